@@ -1,0 +1,47 @@
+//! ringbus: a lock-free, in-process message bus.
+//!
+//! ZeroMQ's `inproc://` patterns without ZeroMQ's cost, built on bounded ring
+//! buffers shared by the threads of one program. This release holds the
+//! bottom layers:
+//!
+//! - [`spsc`]: a bounded single-producer single-consumer ring (Lamport), with
+//!   zero-copy chunks for writing and reading in place;
+//! - [`mpmc`]: a bounded multi-producer multi-consumer ring (Vyukov);
+//! - [`Wait`]: how a blocked side waits (spin, yield, backoff, park);
+//! - one family of errors, in the shape of `std::sync::mpsc`'s.
+//!
+//! Every lock-free algorithm here is checked with [loom] models (see
+//! `loom-tests/` in the repository), and sending or receiving allocates
+//! nothing and takes no lock.
+//!
+//! ```
+//! use std::thread;
+//!
+//! let (tx, rx) = ringbus::spsc::channel::<u64>(1024);
+//! let producer = thread::spawn(move || {
+//!     for i in 0..10_000 {
+//!         tx.send(i).unwrap();
+//!     }
+//! });
+//! // `iter` ends when the sender is gone and the ring is drained.
+//! let sum: u64 = rx.iter().sum();
+//! producer.join().unwrap();
+//! assert_eq!(sum, (0..10_000).sum());
+//! ```
+//!
+//! [loom]: https://docs.rs/loom
+
+#![deny(missing_docs)]
+#![warn(rust_2018_idioms, unreachable_pub)]
+
+mod capacity;
+pub mod error;
+pub mod mpmc;
+pub mod spsc;
+mod sync;
+mod wait;
+
+pub use error::{
+    RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
+};
+pub use wait::Wait;

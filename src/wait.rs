@@ -1,0 +1,207 @@
+//! How a blocked side waits: [`Wait`], and the sleep/wake handshake behind
+//! [`Wait::Park`].
+//!
+//! A send waits while the ring is full, a receive while it is empty. Every
+//! primitive runs the same loop, [`block`]: try the lock-free operation; if it
+//! would block, wait as the channel's [`Wait`] says; try again.
+//!
+//! # The sleep/wake handshake (no lost wake-up, no syscall when nobody sleeps)
+//!
+//! A [`Signal`] is where the threads that wait for one condition ("not empty",
+//! "not full") sleep. Its `sleepers` counter is the only thing the other side
+//! reads on its hot path:
+//!
+//! ```text
+//!  sleeper (ring looked empty)            notifier (just published)
+//!  ─────────────────────────────          ─────────────────────────────
+//!  lock                                   store tail            (W_t)
+//!  sleepers += 1                (W_s)     fence(SeqCst)         (F1)
+//!  fence(SeqCst)                (F2)      load sleepers         (R_s)
+//!  try again: load tail         (R_t)     if R_s > 0 { lock; notify_all }
+//!  if still empty: wait (unlocks)
+//! ```
+//!
+//! The two fences are totally ordered. If `F1` comes first, `R_t` sees `W_t`
+//! and the sleeper does not sleep; if `F2` comes first, `R_s` sees `W_s` and
+//! the notifier wakes it. The sleeper holds the lock from before `W_s` until
+//! the condition variable releases it, and the notifier takes the lock before
+//! notifying, so the notification cannot fall between the re-check and the
+//! wait. A notifier that sees `sleepers == 0` pays one fence and one load: no
+//! lock, no syscall. The loom model `park_wakeup` in `loom-tests/` fails when
+//! either fence is removed.
+
+use std::time::Instant;
+
+use crate::sync::{fence, spin_loop, yield_now, AtomicUsize, Backoff, Condvar, Mutex, Ordering};
+
+/// How a sender waits while the ring is full, and a receiver while it is empty.
+///
+/// Set per channel with the `Builder`s:
+///
+/// ```
+/// use ringbus::{spsc, Wait};
+///
+/// let (tx, rx) = spsc::Builder::new(64).wait(Wait::Park).build();
+/// tx.send(7u32).unwrap();
+/// assert_eq!(rx.recv(), Ok(7));
+/// assert_eq!(Wait::default(), Wait::Backoff);
+/// ```
+///
+/// | strategy  | latency to wake | CPU while waiting | cost on the other side's hot path |
+/// |-----------|-----------------|-------------------|-----------------------------------|
+/// | `Spin`    | lowest          | a whole core      | none                              |
+/// | `Yield`   | low             | a whole core, shared with runnable threads | none     |
+/// | `Backoff` | low, then a wake-up | little        | one fence and one load            |
+/// | `Park`    | a wake-up (µs)  | none              | one fence and one load            |
+///
+/// `Spin` and `Yield` suit a thread pinned to a core of its own. On a machine
+/// with more busy threads than cores they waste the time slice the other side
+/// needs: prefer `Backoff`, the default.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Wait {
+    /// Busy-spin with a spin-loop hint. Never sleeps.
+    Spin,
+    /// Call `std::thread::yield_now` between tries. Never sleeps.
+    Yield,
+    /// Spin a little, then yield a little (crossbeam's `Backoff`), then park
+    /// as [`Wait::Park`] does. The default.
+    #[default]
+    Backoff,
+    /// Sleep on a condition variable until the other side wakes this one:
+    /// zero CPU while idle.
+    Park,
+}
+
+impl Wait {
+    /// Whether a side waiting this way may go to sleep, so that the other side
+    /// must check for sleepers after each operation.
+    #[inline]
+    pub(crate) fn may_sleep(self) -> bool {
+        matches!(self, Wait::Backoff | Wait::Park)
+    }
+}
+
+/// Where the threads that wait for one condition sleep (see the module doc).
+#[derive(Debug)]
+pub(crate) struct Signal {
+    /// How many threads are registered to sleep. Written by sleepers, read by
+    /// notifiers after their publishing store and a `SeqCst` fence.
+    sleepers: AtomicUsize,
+    /// Held by a sleeper from its registration until it waits; taken by a
+    /// notifier before it notifies. Guards nothing else.
+    lock: Mutex<()>,
+    /// Where sleepers wait.
+    cond: Condvar,
+}
+
+impl Signal {
+    pub(crate) fn new() -> Self {
+        Signal {
+            sleepers: AtomicUsize::new(0),
+            lock: Mutex::new(()),
+            cond: Condvar::new(),
+        }
+    }
+
+    /// Wakes every sleeper. Call after the store that may end their wait.
+    #[inline]
+    pub(crate) fn notify(&self) {
+        // F1: orders the caller's publishing store before the load below, and
+        // pairs with F2 in `sleep` (see the module doc).
+        fence(Ordering::SeqCst);
+        // Relaxed: the fences above and in `sleep` order this load against the
+        // sleeper's increment; no data is read through it.
+        if self.sleepers.load(Ordering::Relaxed) != 0 {
+            self.wake_all();
+        }
+    }
+
+    #[cold]
+    fn wake_all(&self) {
+        // Taking the lock waits out a sleeper that registered but has not yet
+        // reached `cond.wait`; once we hold it, every registered sleeper is
+        // waiting and will see the notification.
+        drop(self.lock.lock().unwrap_or_else(|e| e.into_inner()));
+        self.cond.notify_all();
+    }
+
+    /// Registers as a sleeper, runs `attempt` once more, and sleeps until
+    /// notified (or until `deadline`) if it still would block.
+    ///
+    /// Returns what `attempt` returned; `None` means "woken or timed out, try
+    /// again".
+    #[cold]
+    fn sleep<R>(
+        &self,
+        deadline: Option<Instant>,
+        attempt: &mut impl FnMut() -> Option<R>,
+    ) -> Option<R> {
+        let guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        // W_s. Relaxed: ordered by F2 below.
+        self.sleepers.fetch_add(1, Ordering::Relaxed);
+        // F2: pairs with F1 in `notify`.
+        fence(Ordering::SeqCst);
+        let result = attempt();
+        let guard = match (&result, deadline) {
+            (Some(_), _) => guard,
+            (None, None) => self.cond.wait(guard).unwrap_or_else(|e| e.into_inner()),
+            (None, Some(deadline)) => match deadline.checked_duration_since(Instant::now()) {
+                Some(left) => {
+                    self.cond
+                        .wait_timeout(guard, left)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0
+                }
+                None => guard,
+            },
+        };
+        // Relaxed: a stale count only costs a notifier a needless lock.
+        self.sleepers.fetch_sub(1, Ordering::Relaxed);
+        drop(guard);
+        result
+    }
+}
+
+/// The deadline `timeout` from now, or `None` when it lies beyond what an
+/// `Instant` can hold (wait for ever, never panic).
+pub(crate) fn deadline(timeout: std::time::Duration) -> Option<Instant> {
+    Instant::now().checked_add(timeout)
+}
+
+/// Runs `attempt` until it returns `Some`, waiting between tries as `wait`
+/// says and sleeping on `signal` when it parks.
+///
+/// Returns `None` once `deadline` has passed. `attempt` must not notify
+/// `signal` itself (it may notify the other side's signal).
+#[inline]
+pub(crate) fn block<R>(
+    wait: Wait,
+    signal: &Signal,
+    deadline: Option<Instant>,
+    mut attempt: impl FnMut() -> Option<R>,
+) -> Option<R> {
+    let backoff = Backoff::new();
+    let mut tries: u32 = 0;
+    loop {
+        if let Some(result) = attempt() {
+            return Some(result);
+        }
+        // Reading the clock costs ~20 ns: a spinner looks every 64 tries.
+        tries = tries.wrapping_add(1);
+        if let Some(deadline) = deadline {
+            if (wait != Wait::Spin || tries % 64 == 0) && Instant::now() >= deadline {
+                return None;
+            }
+        }
+        match wait {
+            Wait::Spin => spin_loop(),
+            Wait::Yield => yield_now(),
+            Wait::Backoff if !backoff.is_completed() => backoff.snooze(),
+            Wait::Backoff | Wait::Park => {
+                if let Some(result) = signal.sleep(deadline, &mut attempt) {
+                    return Some(result);
+                }
+            }
+        }
+    }
+}
