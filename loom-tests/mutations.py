@@ -1,0 +1,59 @@
+"""Mutation check of the loom models: weaken one ordering (or drop one step)
+at a time in a scratch copy of the crate, run the models, and report whether
+they catch it. Run it in a throw-away worktree, never in your checkout:
+
+    git worktree add ../ringbus-mut HEAD && cd ../ringbus-mut
+    P=2 python3 loom-tests/mutations.py          # all mutations
+    P=2 python3 loom-tests/mutations.py 0 7      # just these
+
+Each mutation is restored after its run. Results are in MUTATIONS.md.
+"""
+import subprocess, sys, os, time
+W=os.getcwd()
+muts = [
+ # (id, file, old, new, test file, tests)
+ ("spsc tail publish Release->Relaxed", "src/spsc.rs", "ring.tail.store(tail, Ordering::Release);", "ring.tail.store(tail, Ordering::Relaxed);", "spsc", None),
+ ("spsc tail load Acquire->Relaxed (receiver)", "src/spsc.rs", "let tail = self.ring.tail.load(Ordering::Acquire);\n        self.tail.set(tail);\n        tail.wrapping_sub(head)", "let tail = self.ring.tail.load(Ordering::Relaxed);\n        self.tail.set(tail);\n        tail.wrapping_sub(head)", "spsc", None),
+ ("spsc head release Release->Relaxed", "src/spsc.rs", "ring.head.store(head, Ordering::Release);", "ring.head.store(head, Ordering::Relaxed);", "spsc", None),
+ ("spsc head load Acquire->Relaxed (sender)", "src/spsc.rs", "let head = ring.head.load(Ordering::Acquire);\n        self.head.set(head);\n        ring.capacity()", "let head = ring.head.load(Ordering::Relaxed);\n        self.head.set(head);\n        ring.capacity()", "spsc", None),
+ ("spsc sender_gone store Release->Relaxed", "src/spsc.rs", "self.ring.sender_gone.store(true, Ordering::Release);", "self.ring.sender_gone.store(true, Ordering::Relaxed);", "spsc", None),
+ ("spsc sender_gone load Acquire->Relaxed", "src/spsc.rs", "if self.ring.sender_gone.load(Ordering::Acquire) {", "if self.ring.sender_gone.load(Ordering::Relaxed) {", "spsc", None),
+ ("spsc: no re-check of tail after seeing sender_gone", "src/spsc.rs", "            if self.available(1) > 0 {\n                return Ok(());\n            }\n            return Err(TryRecvError::Disconnected);", "            return Err(TryRecvError::Disconnected);", "spsc", None),
+ ("wait: notify fence F1 removed", "src/wait.rs", "        fence(Ordering::SeqCst);\n        // Relaxed: the fences above", "        // Relaxed: the fences above", "spsc", None),
+ ("wait: sleep fence F2 removed", "src/wait.rs", "        // F2: pairs with F1 in `notify`.\n        fence(Ordering::SeqCst);", "", "spsc", None),
+ ("wait: notify skips the lock before notify_all", "src/wait.rs", "        drop(self.lock.lock().unwrap_or_else(|e| e.into_inner()));\n", "", "spsc", None),
+ ("mpmc write stamp Release->Relaxed", "src/mpmc.rs", "slot.stamp.store(full_stamp(tail), Ordering::Release);", "slot.stamp.store(full_stamp(tail), Ordering::Relaxed);", "mpmc", None),
+ ("mpmc recv stamp load Acquire->Relaxed", "src/mpmc.rs", "            // this slot (`stamp = 2t + 1`): its write happens before our read.\n            let stamp = slot.stamp.load(Ordering::Acquire);", "            let stamp = slot.stamp.load(Ordering::Relaxed);", "mpmc", None),
+ ("mpmc read stamp Release->Relaxed", "src/mpmc.rs", "slot.stamp.store(free_stamp(next_lap), Ordering::Release);", "slot.stamp.store(free_stamp(next_lap), Ordering::Relaxed);", "mpmc", None),
+ ("mpmc send stamp load Acquire->Relaxed", "src/mpmc.rs", "            // its read happens before our write.\n            let stamp = slot.stamp.load(Ordering::Acquire);", "            let stamp = slot.stamp.load(Ordering::Relaxed);", "mpmc", None),
+ ("mpmc sender count fetch_sub AcqRel->Relaxed", "src/mpmc.rs", "if self.ring.handles.senders.fetch_sub(1, Ordering::AcqRel) == 1 {", "if self.ring.handles.senders.fetch_sub(1, Ordering::Relaxed) == 1 {", "mpmc", None),
+ ("mpmc sender count load Acquire->Relaxed", "src/mpmc.rs", "if self.handles.senders.load(Ordering::Acquire) != 0 {", "if self.handles.senders.load(Ordering::Relaxed) != 0 {", "mpmc", None),
+ ("mpmc: no second look after senders gone", "src/mpmc.rs", "                    seen_disconnected = true;\n                    head = self.head.load(Ordering::Relaxed);", "                    return Err(TryRecvError::Disconnected);", "mpmc", None),
+ ("mpmc: Vyukov i+1 stamps (capacity-1 aliasing)", "src/mpmc.rs", "index.wrapping_mul(2) | 1", "index.wrapping_add(1)", "mpmc", None),
+]
+sel = sys.argv[1:] 
+pre = os.environ.get("P","2")
+for i,(name,f,old,new,tf,tests) in enumerate(muts):
+    if sel and str(i) not in sel: continue
+    path=os.path.join(W,f)
+    orig=open(path).read()
+    if old not in orig:
+        print(f"[{i}] {name}: PATTERN NOT FOUND", flush=True); continue
+    open(path,'w').write(orig.replace(old,new,1))
+    try:
+        env=dict(os.environ, LOOM_MAX_PREEMPTIONS=pre, RUSTFLAGS="--cfg ringbus_loom")
+        t=time.time()
+        r=subprocess.run(["cargo","test","-p","loom-tests","--release","--target-dir",W+"/target/loom","--test",tf,"--","--test-threads","2"],cwd=W,env=env,capture_output=True,text=True,timeout=1800)
+        out=r.stdout+r.stderr
+        failed=[l.split()[1] for l in out.splitlines() if l.startswith("test ") and "FAILED" in l]
+        if not failed:
+            failed=[l.strip() for l in out.splitlines() if l.strip().startswith("---- ")]
+        reasons=set()
+        for l in out.splitlines():
+            for key in ["Causality violation","deadlock","assertion","panicked at loom-tests","Model exceeded","double","unwrap"]:
+                if key.lower() in l.lower(): reasons.add(key)
+        status = "CAUGHT" if r.returncode!=0 else "SURVIVED"
+        print(f"[{i}] {name}: {status} in {time.time()-t:.0f}s; failing: {' '.join(failed)}; reasons: {sorted(reasons)}", flush=True)
+        if r.returncode!=0 and "error[" in out: print(out[-2000:])
+    finally:
+        open(path,'w').write(orig)
