@@ -232,9 +232,7 @@ impl<T> fmt::Display for SendTimeoutError<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SendTimeoutError::Timeout(_) => f.write_str("timed out waiting on a full channel"),
-            SendTimeoutError::Disconnected(_) => {
-                f.write_str("sending on a disconnected channel")
-            }
+            SendTimeoutError::Disconnected(_) => f.write_str("sending on a disconnected channel"),
         }
     }
 }

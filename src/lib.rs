@@ -7,6 +7,8 @@
 //! - [`spsc`]: a bounded single-producer single-consumer ring (Lamport), with
 //!   zero-copy chunks for writing and reading in place;
 //! - [`mpmc`]: a bounded multi-producer multi-consumer ring (Vyukov);
+//! - [`broadcast`]: one publisher, many subscribers, each sees every message
+//!   in order, read in place (the LMAX Disruptor's ring);
 //! - [`Wait`]: how a blocked side waits (spin, yield, backoff, park);
 //! - one family of errors, in the shape of `std::sync::mpsc`'s.
 //!
@@ -34,6 +36,7 @@
 #![deny(missing_docs)]
 #![warn(rust_2018_idioms, unreachable_pub)]
 
+pub mod broadcast;
 mod capacity;
 pub mod error;
 pub mod mpmc;
@@ -45,3 +48,8 @@ pub use error::{
     RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
 };
 pub use wait::Wait;
+
+/// The README's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

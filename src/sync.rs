@@ -11,7 +11,7 @@
 
 #[cfg(not(ringbus_loom))]
 mod imp {
-    pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
+    pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicPtr, AtomicUsize, Ordering};
     pub(crate) use std::sync::{Arc, Condvar, Mutex};
 
     /// A hint that the caller is busy-waiting.
@@ -61,7 +61,7 @@ mod imp {
 #[cfg(ringbus_loom)]
 mod imp {
     pub(crate) use loom::cell::UnsafeCell;
-    pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
+    pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicPtr, AtomicUsize, Ordering};
     pub(crate) use loom::sync::{Arc, Condvar, Mutex};
 
     /// Under loom a spin is a yield to the model's scheduler.

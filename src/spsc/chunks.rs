@@ -116,7 +116,10 @@ impl<T> Sender<T> {
         if free < n {
             return Err(ChunkError::TooFewSlots(free));
         }
-        Ok(WriteChunkUninit { sender: self, len: n })
+        Ok(WriteChunkUninit {
+            sender: self,
+            len: n,
+        })
     }
 }
 

@@ -1,0 +1,1158 @@
+//! A broadcast ring: one publisher, many subscribers, and every subscriber
+//! sees every message, in order, read in place.
+//!
+//! # Semantics
+//!
+//! - [`Publisher::send`] waits while the slowest subscriber is `capacity`
+//!   messages behind (backpressure, as in the LMAX Disruptor): nothing is
+//!   ever lost. A subscriber that drops stops holding the publisher back at
+//!   once.
+//! - [`Subscriber::recv`] returns a [`Sample`], a guard that derefs to the
+//!   `&T` in the ring: no copy, no clone. The subscriber moves on when the
+//!   sample drops; [`Subscriber::recv_batch`] takes everything available in
+//!   one go and moves on once.
+//! - [`Publisher::subscribe`] makes a late joiner that sees what is published
+//!   after the call; [`Subscriber::clone`] starts where the original stands.
+//! - With no subscriber alive, a send hands the value back in
+//!   `Disconnected`; a later `subscribe` receives what is sent after it.
+//!   When the publisher drops, subscribers drain what is left, then get
+//!   `Disconnected`.
+//! - Every published message is dropped exactly once, not once per
+//!   subscriber: when the publisher reuses its slot (every subscriber has
+//!   passed it by then) or when the last handle drops.
+//! - [`Publisher::loan`] lends the next slot to be written in place.
+//!
+//! # Algorithm
+//!
+//! The Disruptor's single-producer sequencer (Thompson et al., "Disruptor:
+//! High performance alternative to bounded queues for exchanging data between
+//! concurrent threads", LMAX, 2011) over a power-of-two array of slots:
+//!
+//! ```text
+//!              slowest cursor            fastest cursor      tail (publisher)
+//!                   │                          │                  │
+//!   slots: [ · | · | a | b | c | d | e | f | g | h | · | · | · | · ]
+//!                   └──── readable by someone ─────────┘└─ writable ─┘
+//! ```
+//!
+//! - `tail` is the sequence of the next message. Only the publisher stores
+//!   it, with `Release`, after writing the slot; a subscriber that acquires
+//!   it may read every slot before it.
+//! - Each subscriber's cursor (the next sequence it reads) lives in its own
+//!   cache line of a table that subscribers join and leave while the
+//!   publisher runs (see `cursors.rs` for why it needs no lock and no memory
+//!   reclamation). A subscriber stores its cursor with `Release` after it is
+//!   done with the slots before it.
+//! - The publisher may write sequence `t` once every cursor is past
+//!   `t - capacity`. It caches the slowest cursor it saw and scans the table
+//!   (with `Acquire`) only when the cache says the ring is full.
+//!
+//! Why nothing is lost or duplicated: a slot is written only when no cursor
+//! can reach its old message, and read only below a `tail` that was
+//! published after the write; each subscriber's cursor moves one by one over
+//! every sequence. The publisher alone drops old messages, just before it
+//! reuses their slot.
+//!
+//! # Example
+//!
+//! ```
+//! use std::thread;
+//!
+//! let (publisher, subscriber) = ringbus::broadcast::channel::<u64>(64);
+//! let readers: Vec<_> = [subscriber.clone(), subscriber]
+//!     .into_iter()
+//!     .map(|mut subscriber| {
+//!         thread::spawn(move || {
+//!             let mut sum = 0;
+//!             while let Ok(sample) = subscriber.recv() {
+//!                 sum += *sample; // read in place
+//!             }
+//!             sum
+//!         })
+//!     })
+//!     .collect();
+//! for i in 0..1000 {
+//!     publisher.send(i).unwrap();
+//! }
+//! drop(publisher);
+//! for reader in readers {
+//!     assert_eq!(reader.join().unwrap(), (0..1000).sum::<u64>());
+//! }
+//! ```
+
+use std::cell::Cell;
+use std::fmt;
+use std::mem::MaybeUninit;
+use std::ops::Deref;
+use std::time::{Duration, Instant};
+
+use crate::error::{
+    RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
+};
+use crate::sync::{Arc, AtomicBool, AtomicUsize, CachePadded, Ordering, UnsafeCell};
+use crate::wait::{self, Signal, Wait};
+
+mod cursors;
+
+use cursors::{Cursors, Entry};
+
+/// Creates a broadcast ring of at least `capacity` slots with the default
+/// [`Wait`] strategy, and returns the publisher and a first subscriber.
+///
+/// # Panics
+///
+/// If `capacity` is 0, or if rounding it up or the byte size of the ring
+/// overflows.
+///
+/// ```
+/// let (publisher, mut subscriber) = ringbus::broadcast::channel(8);
+/// publisher.send("hello").unwrap();
+/// assert_eq!(*subscriber.recv().unwrap(), "hello");
+/// ```
+///
+/// ```should_panic
+/// let _ = ringbus::broadcast::channel::<u8>(0); // panics: capacity must be greater than 0
+/// ```
+#[track_caller]
+pub fn channel<T>(capacity: usize) -> (Publisher<T>, Subscriber<T>) {
+    Builder::new(capacity).build()
+}
+
+/// Sets a broadcast ring's options, then builds it.
+///
+/// ```
+/// use ringbus::{broadcast, Wait};
+///
+/// let (publisher, subscriber) = broadcast::Builder::new(1000).wait(Wait::Park).build::<u32>();
+/// assert_eq!(publisher.capacity(), 1024);
+/// # drop(subscriber);
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct Builder {
+    capacity: usize,
+    wait: Wait,
+}
+
+impl Builder {
+    /// Starts a ring of at least `capacity` slots (checked by
+    /// [`build`](Builder::build)).
+    pub fn new(capacity: usize) -> Self {
+        Builder {
+            capacity,
+            wait: Wait::default(),
+        }
+    }
+
+    /// How the publisher and the subscribers wait when they block (default:
+    /// [`Wait::Backoff`]).
+    pub fn wait(mut self, wait: Wait) -> Self {
+        self.wait = wait;
+        self
+    }
+
+    /// Allocates the ring and returns the publisher and a first subscriber.
+    ///
+    /// # Panics
+    ///
+    /// If the capacity is 0, or if rounding it up to a power of two or the
+    /// byte size of the ring overflows.
+    #[track_caller]
+    pub fn build<T>(self) -> (Publisher<T>, Subscriber<T>) {
+        let ring = Arc::new(Ring::new(self.capacity, self.wait));
+        let publisher = Publisher {
+            ring: ring.clone(),
+            tail: Cell::new(0),
+            gate: Cell::new(0),
+            slot_empty: Cell::new(true),
+        };
+        let subscriber = Subscriber::join(ring, 0);
+        (publisher, subscriber)
+    }
+}
+
+/// The memory the publisher and the subscribers share.
+struct Ring<T> {
+    /// The sequence of the next message. Stored only by the publisher.
+    tail: CachePadded<AtomicUsize>,
+    /// The subscribers' cursors.
+    cursors: Cursors,
+    /// Set when the publisher drops.
+    publisher_gone: AtomicBool,
+    /// Set when the publisher drops if the slot at `tail` holds no message
+    /// (a loan emptied it), so that the ring's drop skips it.
+    tail_slot_empty: AtomicBool,
+    /// Where subscribers park while they have read everything.
+    not_empty: CachePadded<Signal>,
+    /// Where the publisher parks while the slowest subscriber is a whole ring
+    /// behind.
+    not_full: CachePadded<Signal>,
+    /// How a blocked side waits; whether the other side must notify.
+    wait: Wait,
+    /// `capacity - 1`: maps a sequence to its slot.
+    mask: usize,
+    /// The slots. The last `min(tail, capacity)` sequences are initialised
+    /// (but see `tail_slot_empty`).
+    slots: Box<[UnsafeCell<MaybeUninit<T>>]>,
+}
+
+// SAFETY: messages are written on the publisher's thread and read through
+// `&T` on every subscriber's thread at once, and dropped on whichever thread
+// drops them: `T: Send + Sync`. Slot access is ordered by `tail` and the
+// cursors (see the module doc).
+unsafe impl<T: Send + Sync> Send for Ring<T> {}
+// SAFETY: as for `Send`.
+unsafe impl<T: Send + Sync> Sync for Ring<T> {}
+
+impl<T> Ring<T> {
+    #[track_caller]
+    fn new(capacity: usize, wait: Wait) -> Self {
+        let slots = crate::capacity::slots::<T>(capacity);
+        Ring {
+            tail: CachePadded::new(AtomicUsize::new(0)),
+            cursors: Cursors::new(),
+            publisher_gone: AtomicBool::new(false),
+            tail_slot_empty: AtomicBool::new(false),
+            not_empty: CachePadded::new(Signal::new()),
+            not_full: CachePadded::new(Signal::new()),
+            wait,
+            mask: slots - 1,
+            slots: (0..slots)
+                .map(|_| UnsafeCell::new(MaybeUninit::uninit()))
+                .collect(),
+        }
+    }
+
+    #[inline]
+    fn capacity(&self) -> usize {
+        self.mask + 1
+    }
+
+    #[inline]
+    fn slot(&self, sequence: usize) -> &UnsafeCell<MaybeUninit<T>> {
+        &self.slots[sequence & self.mask]
+    }
+}
+
+impl<T> Drop for Ring<T> {
+    fn drop(&mut self) {
+        // Relaxed: `&mut self`: every handle is gone, and dropping the last
+        // `Arc` ordered their stores before this point.
+        let tail = self.tail.load(Ordering::Relaxed);
+        let mut sequence = tail.saturating_sub(self.capacity());
+        if self.tail_slot_empty.load(Ordering::Relaxed) && tail >= self.capacity() {
+            // The oldest slot is the one at `tail`, emptied by a loan.
+            sequence += 1;
+        }
+        while sequence != tail {
+            // SAFETY: the last `capacity` sequences before `tail` hold the
+            // messages published last (minus the one a loan emptied), never
+            // dropped by the publisher, which drops only when reusing a slot.
+            self.slot(sequence)
+                .with_mut(|slot| unsafe { (*slot).assume_init_drop() });
+            sequence += 1;
+        }
+    }
+}
+
+/// The sending end of a [`broadcast`](self) ring. Not `Clone`: there is one
+/// publisher.
+///
+/// `Send` when `T: Send + Sync`; not `Sync` (it caches the gate in `Cell`s).
+pub struct Publisher<T> {
+    ring: Arc<Ring<T>>,
+    /// The next sequence to write; always in sync with `ring.tail`.
+    tail: Cell<usize>,
+    /// The slowest cursor as last seen: a lower bound, rescanned when the
+    /// ring looks full.
+    gate: Cell<usize>,
+    /// Whether the slot at `tail` holds no message: true during the first lap
+    /// and after a loan emptied it.
+    slot_empty: Cell<bool>,
+}
+
+impl<T> Publisher<T> {
+    /// Publishes `value` if the slowest subscriber leaves room, without
+    /// waiting.
+    ///
+    /// # Errors
+    ///
+    /// [`TrySendError::Full`] if the slowest subscriber is a whole ring
+    /// behind, [`TrySendError::Disconnected`] if there is no subscriber;
+    /// either way the value comes back.
+    ///
+    /// ```
+    /// use ringbus::TrySendError;
+    ///
+    /// let (publisher, subscriber) = ringbus::broadcast::channel(1);
+    /// assert_eq!(publisher.try_send(1), Ok(()));
+    /// assert_eq!(publisher.try_send(2), Err(TrySendError::Full(2)));
+    /// drop(subscriber);
+    /// assert_eq!(publisher.try_send(3), Err(TrySendError::Disconnected(3)));
+    /// ```
+    pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
+        match self.start_send() {
+            Ok(()) => {
+                self.write(value);
+                Ok(())
+            }
+            Err(TrySendError::Full(())) => Err(TrySendError::Full(value)),
+            Err(TrySendError::Disconnected(())) => Err(TrySendError::Disconnected(value)),
+        }
+    }
+
+    /// Publishes `value`, waiting while the slowest subscriber is a whole
+    /// ring behind.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError`] holding the value if there is no subscriber.
+    ///
+    /// ```
+    /// let (publisher, mut subscriber) = ringbus::broadcast::channel(1);
+    /// let reader = std::thread::spawn(move || {
+    ///     let mut seen = Vec::new();
+    ///     while let Ok(sample) = subscriber.recv() {
+    ///         seen.push(*sample);
+    ///     }
+    ///     seen
+    /// });
+    /// for i in 0..5 {
+    ///     publisher.send(i).unwrap(); // waits for the reader
+    /// }
+    /// drop(publisher);
+    /// assert_eq!(reader.join().unwrap(), [0, 1, 2, 3, 4]);
+    /// ```
+    pub fn send(&self, value: T) -> Result<(), SendError<T>> {
+        self.send_until(value, None).map_err(|err| match err {
+            SendTimeoutError::Disconnected(value) | SendTimeoutError::Timeout(value) => {
+                SendError(value)
+            }
+        })
+    }
+
+    /// Publishes `value`, waiting at most `timeout` while the slowest
+    /// subscriber is a whole ring behind.
+    ///
+    /// # Errors
+    ///
+    /// [`SendTimeoutError::Timeout`] if there was no room in time,
+    /// [`SendTimeoutError::Disconnected`] if there is no subscriber; either
+    /// way the value comes back.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use ringbus::SendTimeoutError;
+    ///
+    /// let (publisher, _subscriber) = ringbus::broadcast::channel(1);
+    /// publisher.send(1).unwrap();
+    /// let err = publisher.send_timeout(2, Duration::from_millis(1));
+    /// assert_eq!(err, Err(SendTimeoutError::Timeout(2)));
+    /// ```
+    pub fn send_timeout(&self, value: T, timeout: Duration) -> Result<(), SendTimeoutError<T>> {
+        self.send_until(value, wait::deadline(timeout))
+    }
+
+    fn send_until(&self, value: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
+        match self.wait_for_room(deadline) {
+            Some(Ok(())) => {
+                self.write(value);
+                Ok(())
+            }
+            Some(Err(())) => Err(SendTimeoutError::Disconnected(value)),
+            None => Err(SendTimeoutError::Timeout(value)),
+        }
+    }
+
+    /// Waits until the slot at `tail` may be written (`Some(Ok)`), there is
+    /// no subscriber (`Some(Err)`), or `deadline` passes (`None`).
+    fn wait_for_room(&self, deadline: Option<Instant>) -> Option<Result<(), ()>> {
+        let ring = &*self.ring;
+        wait::block(ring.wait, &ring.not_full, deadline, || {
+            match self.start_send() {
+                Ok(()) => Some(Ok(())),
+                Err(TrySendError::Disconnected(())) => Some(Err(())),
+                Err(TrySendError::Full(())) => None,
+            }
+        })
+    }
+
+    /// Checks that a subscriber exists and that every cursor is past the
+    /// message in the slot at `tail`.
+    #[inline]
+    fn start_send(&self) -> Result<(), TrySendError<()>> {
+        if self.ring.cursors.live() == 0 {
+            return Err(TrySendError::Disconnected(()));
+        }
+        if !self.has_room() {
+            return Err(TrySendError::Full(()));
+        }
+        Ok(())
+    }
+
+    /// Whether the slot at `tail` may be reused, rescanning the cursors only
+    /// when the cached gate says no.
+    #[inline]
+    fn has_room(&self) -> bool {
+        let tail = self.tail.get();
+        let capacity = self.ring.capacity();
+        // The cached gate is a lower bound: the ring is *possibly* full.
+        if tail.wrapping_sub(self.gate.get()) < capacity {
+            return true;
+        }
+        let lag = self.ring.cursors.lag(tail);
+        self.gate.set(tail.wrapping_sub(lag));
+        // It *really* is full only if the slowest is a whole ring behind.
+        lag < capacity
+    }
+
+    /// Drops the old message in the slot at `tail`, if any, leaving it empty.
+    /// Only after `has_room` said yes.
+    fn empty_slot(&self) {
+        if !self.slot_empty.get() {
+            // SAFETY: every cursor is past the old message (`has_room`, whose
+            // Acquire scan pairs with the subscribers' Release cursor
+            // stores), so nobody reads it any more; it was initialised
+            // (`slot_empty` is false) and is dropped once, here.
+            self.ring
+                .slot(self.tail.get())
+                .with_mut(|slot| unsafe { (*slot).assume_init_drop() });
+            self.slot_empty.set(true);
+        }
+    }
+
+    /// Writes `value` at `tail` and publishes it. Only after `has_room`.
+    #[inline]
+    fn write(&self, value: T) {
+        self.empty_slot();
+        // SAFETY: the slot is empty and no subscriber reads it until `tail`
+        // moves past it.
+        self.ring
+            .slot(self.tail.get())
+            .with_mut(|slot| unsafe { (*slot).write(value) });
+        self.publish();
+    }
+
+    /// Publishes the (written) slot at `tail`.
+    #[inline]
+    fn publish(&self) {
+        let ring = &*self.ring;
+        let tail = self.tail.get().wrapping_add(1);
+        // Release: pairs with the subscribers' Acquire loads of `tail`; the
+        // write of the slot happens before their reads.
+        ring.tail.store(tail, Ordering::Release);
+        self.tail.set(tail);
+        // The next slot holds a message once the ring has wrapped.
+        self.slot_empty.set(tail < ring.capacity());
+        if ring.wait.may_sleep() {
+            ring.not_empty.notify();
+        }
+    }
+
+    /// Lends the next slot to be written in place, waiting while the slowest
+    /// subscriber is a whole ring behind.
+    ///
+    /// Nothing is published until [`Loan::publish`]; a loan dropped
+    /// unpublished publishes nothing and drops what was written in it. With
+    /// no subscriber alive the loan is granted at once and what it publishes
+    /// is never received (as with `send`, which would hand the value back).
+    ///
+    /// ```
+    /// let (mut publisher, mut subscriber) = ringbus::broadcast::channel::<[u64; 4]>(8);
+    /// let mut loan = publisher.loan();
+    /// let frame = loan.write([0; 4]);
+    /// frame[2] = 42; // fill in place
+    /// loan.publish();
+    /// assert_eq!(subscriber.recv().unwrap()[2], 42);
+    /// ```
+    pub fn loan(&mut self) -> Loan<'_, T> {
+        // Without a subscriber there is room: the gate is open.
+        let _ = self.wait_for_room(None);
+        self.empty_slot();
+        Loan {
+            publisher: self,
+            written: false,
+        }
+    }
+
+    /// Lends the next slot if there is room now.
+    ///
+    /// # Errors
+    ///
+    /// [`TrySendError::Full`] if the slowest subscriber is a whole ring
+    /// behind, [`TrySendError::Disconnected`] if there is no subscriber.
+    ///
+    /// ```
+    /// let (mut publisher, mut subscriber) = ringbus::broadcast::channel::<u8>(1);
+    /// let mut loan = publisher.try_loan().unwrap();
+    /// loan.write(1);
+    /// drop(loan); // unpublished: nothing is sent, the 1 is dropped
+    /// assert!(publisher.try_loan().unwrap().publish() == false); // nothing written
+    /// publisher.send(2).unwrap();
+    /// assert_eq!(*subscriber.recv().unwrap(), 2);
+    /// ```
+    pub fn try_loan(&mut self) -> Result<Loan<'_, T>, TrySendError<()>> {
+        self.start_send()?;
+        self.empty_slot();
+        Ok(Loan {
+            publisher: self,
+            written: false,
+        })
+    }
+
+    /// Makes a subscriber that receives every message published after this
+    /// call (a late joiner).
+    ///
+    /// ```
+    /// let (publisher, first) = ringbus::broadcast::channel(8);
+    /// publisher.send(1).unwrap();
+    /// let mut late = publisher.subscribe();
+    /// publisher.send(2).unwrap();
+    /// assert_eq!(*late.recv().unwrap(), 2);
+    /// # drop(first);
+    /// ```
+    pub fn subscribe(&self) -> Subscriber<T> {
+        // On the publisher's thread: `tail` cannot move meanwhile.
+        Subscriber::join(self.ring.clone(), self.tail.get())
+    }
+
+    /// The number of slots, a power of two.
+    ///
+    /// ```
+    /// let (publisher, _s) = ringbus::broadcast::channel::<u8>(100);
+    /// assert_eq!(publisher.capacity(), 128);
+    /// ```
+    pub fn capacity(&self) -> usize {
+        self.ring.capacity()
+    }
+
+    /// The number of messages the slowest subscriber has not read (0 without
+    /// subscribers).
+    ///
+    /// ```
+    /// let (publisher, mut fast) = ringbus::broadcast::channel(8);
+    /// let slow = fast.clone();
+    /// publisher.send(1).unwrap();
+    /// publisher.send(2).unwrap();
+    /// drop(fast.recv().unwrap());
+    /// assert_eq!(publisher.len(), 2); // `slow` has read nothing
+    /// # drop(slow);
+    /// ```
+    pub fn len(&self) -> usize {
+        let lag = self.ring.cursors.lag(self.tail.get());
+        self.gate.set(self.tail.get().wrapping_sub(lag));
+        lag
+    }
+
+    /// Whether every subscriber has read everything.
+    ///
+    /// ```
+    /// let (publisher, _s) = ringbus::broadcast::channel::<u8>(8);
+    /// assert!(publisher.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether [`try_send`](Self::try_send) would now say `Full`.
+    ///
+    /// ```
+    /// let (publisher, _s) = ringbus::broadcast::channel(1);
+    /// publisher.send(1).unwrap();
+    /// assert!(publisher.is_full());
+    /// ```
+    pub fn is_full(&self) -> bool {
+        self.ring.cursors.live() != 0 && self.len() == self.capacity()
+    }
+
+    /// The number of subscribers alive now.
+    ///
+    /// ```
+    /// let (publisher, subscriber) = ringbus::broadcast::channel::<u8>(8);
+    /// let other = publisher.subscribe();
+    /// assert_eq!(publisher.subscribers(), 2);
+    /// drop((subscriber, other));
+    /// assert_eq!(publisher.subscribers(), 0);
+    /// ```
+    pub fn subscribers(&self) -> usize {
+        self.ring.cursors.live()
+    }
+}
+
+impl<T> Drop for Publisher<T> {
+    fn drop(&mut self) {
+        // Relaxed: read by the ring's drop, after the `Arc` synchronised.
+        self.ring
+            .tail_slot_empty
+            .store(self.slot_empty.get(), Ordering::Relaxed);
+        // Release: pairs with the subscribers' Acquire load of the flag; the
+        // last `tail` store happens before they see it.
+        self.ring.publisher_gone.store(true, Ordering::Release);
+        self.ring.not_empty.notify();
+    }
+}
+
+impl<T> fmt::Debug for Publisher<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Publisher")
+            .field("len", &self.len())
+            .field("capacity", &self.capacity())
+            .field("subscribers", &self.subscribers())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The next slot of a broadcast ring, lent to be written in place, from
+/// [`Publisher::loan`].
+///
+/// Write it with [`write`](Self::write) (which returns `&mut T` to go on
+/// filling in place), or through [`as_uninit_mut`](Self::as_uninit_mut) and
+/// [`assume_init`](Self::assume_init); then [`publish`](Self::publish).
+/// Dropped unpublished, it publishes nothing and drops what was written.
+pub struct Loan<'a, T> {
+    publisher: &'a Publisher<T>,
+    /// Whether the slot holds a value written through this loan.
+    written: bool,
+}
+
+impl<T> Loan<'_, T> {
+    /// Puts `value` in the slot (dropping what an earlier `write` put there)
+    /// and returns it, to be modified in place.
+    pub fn write(&mut self, value: T) -> &mut T {
+        self.clear();
+        let slot = self.publisher.ring.slot(self.publisher.tail.get());
+        self.written = true;
+        // SAFETY: the slot is empty (`clear`, and `loan` emptied it) and only
+        // this loan may touch it: subscribers stop before `tail`, and the
+        // loan borrows the publisher exclusively.
+        slot.with_mut(|slot| unsafe { (*slot).write(value) })
+    }
+
+    /// The slot itself, uninitialised unless written; initialise it, then
+    /// call [`assume_init`](Self::assume_init).
+    pub fn as_uninit_mut(&mut self) -> &mut MaybeUninit<T> {
+        self.clear();
+        let slot = self.publisher.ring.slot(self.publisher.tail.get());
+        // SAFETY: as in `write`: only this loan may touch the slot, and the
+        // returned borrow ends before the loan does.
+        slot.with_mut(|slot| unsafe { &mut *slot })
+    }
+
+    /// Declares the slot initialised.
+    ///
+    /// # Safety
+    ///
+    /// The slot must have been fully initialised through
+    /// [`as_uninit_mut`](Self::as_uninit_mut).
+    pub unsafe fn assume_init(&mut self) {
+        self.written = true;
+    }
+
+    /// Publishes the slot to every subscriber. Returns whether something was
+    /// published: `false` if nothing was written.
+    pub fn publish(mut self) -> bool {
+        if !self.written {
+            return false;
+        }
+        self.written = false;
+        self.publisher.publish();
+        true
+    }
+
+    /// Drops a value written through this loan, if any.
+    fn clear(&mut self) {
+        if self.written {
+            self.written = false;
+            // SAFETY: the slot holds the value this loan wrote, which nobody
+            // else can see; it is dropped once, here.
+            self.publisher
+                .ring
+                .slot(self.publisher.tail.get())
+                .with_mut(|slot| unsafe { (*slot).assume_init_drop() });
+        }
+    }
+}
+
+impl<T> Drop for Loan<'_, T> {
+    fn drop(&mut self) {
+        // Unpublished: drop what was written; the slot stays empty.
+        self.clear();
+    }
+}
+
+impl<T> fmt::Debug for Loan<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Loan")
+            .field("written", &self.written)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A receiving end of a [`broadcast`](self) ring: it sees every message
+/// published while it exists, in order.
+///
+/// Clone it for another subscriber that starts where this one stands.
+/// `Send` and `Sync` when `T: Send + Sync`.
+pub struct Subscriber<T> {
+    ring: Arc<Ring<T>>,
+    /// This subscriber's entry in the cursor table.
+    entry: Entry,
+    /// The next sequence to read; always in sync with the entry.
+    cursor: usize,
+    /// The publisher's `tail` as last seen: a lower bound.
+    tail: usize,
+}
+
+impl<T> Subscriber<T> {
+    fn join(ring: Arc<Ring<T>>, position: usize) -> Self {
+        let entry = ring.cursors.join(position);
+        Subscriber {
+            ring,
+            entry,
+            cursor: position,
+            tail: position,
+        }
+    }
+
+    /// The oldest unread message, if there is one, without waiting.
+    ///
+    /// # Errors
+    ///
+    /// [`TryRecvError::Empty`] if this subscriber has read everything and the
+    /// publisher is alive, [`TryRecvError::Disconnected`] if it has read
+    /// everything and the publisher is gone.
+    ///
+    /// ```
+    /// use ringbus::TryRecvError;
+    ///
+    /// let (publisher, mut subscriber) = ringbus::broadcast::channel(4);
+    /// assert_eq!(subscriber.try_recv().unwrap_err(), TryRecvError::Empty);
+    /// publisher.send(1).unwrap();
+    /// drop(publisher);
+    /// assert_eq!(*subscriber.try_recv().unwrap(), 1);
+    /// assert_eq!(subscriber.try_recv().unwrap_err(), TryRecvError::Disconnected);
+    /// ```
+    pub fn try_recv(&mut self) -> Result<Sample<'_, T>, TryRecvError> {
+        self.start_recv()?;
+        Ok(self.sample())
+    }
+
+    /// The oldest unread message, waiting while there is none.
+    ///
+    /// # Errors
+    ///
+    /// [`RecvError`] once everything is read and the publisher is gone.
+    ///
+    /// ```
+    /// let (publisher, mut subscriber) = ringbus::broadcast::channel(4);
+    /// std::thread::spawn(move || publisher.send(String::from("in place")).unwrap());
+    /// let sample = subscriber.recv().unwrap();
+    /// assert_eq!(sample.as_str(), "in place"); // a `&String` in the ring
+    /// ```
+    pub fn recv(&mut self) -> Result<Sample<'_, T>, RecvError> {
+        match self.wait_for_message(None) {
+            Some(Ok(())) => Ok(self.sample()),
+            _ => Err(RecvError),
+        }
+    }
+
+    /// The oldest unread message, waiting at most `timeout` while there is
+    /// none.
+    ///
+    /// # Errors
+    ///
+    /// [`RecvTimeoutError::Timeout`] if nothing came in time,
+    /// [`RecvTimeoutError::Disconnected`] once everything is read and the
+    /// publisher is gone.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use ringbus::RecvTimeoutError;
+    ///
+    /// let (publisher, mut subscriber) = ringbus::broadcast::channel::<u8>(4);
+    /// let timeout = Duration::from_millis(1);
+    /// assert_eq!(subscriber.recv_timeout(timeout).unwrap_err(), RecvTimeoutError::Timeout);
+    /// drop(publisher);
+    /// assert_eq!(subscriber.recv_timeout(timeout).unwrap_err(), RecvTimeoutError::Disconnected);
+    /// ```
+    pub fn recv_timeout(&mut self, timeout: Duration) -> Result<Sample<'_, T>, RecvTimeoutError> {
+        match self.wait_for_message(wait::deadline(timeout)) {
+            Some(Ok(())) => Ok(self.sample()),
+            Some(Err(())) => Err(RecvTimeoutError::Disconnected),
+            None => Err(RecvTimeoutError::Timeout),
+        }
+    }
+
+    /// Every message available now, in one batch, without waiting.
+    ///
+    /// The subscriber moves past all of them once, when the batch drops: the
+    /// Disruptor's batching, one cursor store and one wake-up for the lot.
+    ///
+    /// # Errors
+    ///
+    /// As [`try_recv`](Self::try_recv): `Empty` or `Disconnected` when there
+    /// is nothing to read.
+    ///
+    /// ```
+    /// let (publisher, mut subscriber) = ringbus::broadcast::channel(8);
+    /// for i in 1..=3 {
+    ///     publisher.send(i).unwrap();
+    /// }
+    /// let batch = subscriber.try_recv_batch().unwrap();
+    /// assert_eq!(batch.iter().sum::<i32>(), 6);
+    /// drop(batch);
+    /// assert!(subscriber.try_recv().is_err());
+    /// ```
+    pub fn try_recv_batch(&mut self) -> Result<Batch<'_, T>, TryRecvError> {
+        self.start_recv()?;
+        Ok(self.batch())
+    }
+
+    /// Every message available, in one batch, waiting for at least one.
+    ///
+    /// # Errors
+    ///
+    /// [`RecvError`] once everything is read and the publisher is gone.
+    ///
+    /// ```
+    /// let (publisher, mut subscriber) = ringbus::broadcast::channel(8);
+    /// std::thread::spawn(move || (0..100).for_each(|i| publisher.send(i).unwrap()));
+    /// let mut seen = 0;
+    /// while let Ok(batch) = subscriber.recv_batch() {
+    ///     for &value in &batch {
+    ///         assert_eq!(value, seen);
+    ///         seen += 1;
+    ///     }
+    /// }
+    /// assert_eq!(seen, 100);
+    /// ```
+    pub fn recv_batch(&mut self) -> Result<Batch<'_, T>, RecvError> {
+        match self.wait_for_message(None) {
+            Some(Ok(())) => Ok(self.batch()),
+            _ => Err(RecvError),
+        }
+    }
+
+    fn wait_for_message(&mut self, deadline: Option<Instant>) -> Option<Result<(), ()>> {
+        let ring = &*self.ring;
+        let cursor = self.cursor;
+        let tail = &mut self.tail;
+        wait::block(ring.wait, &ring.not_empty, deadline, || {
+            match start_recv(ring, cursor, tail) {
+                Ok(()) => Some(Ok(())),
+                Err(TryRecvError::Disconnected) => Some(Err(())),
+                Err(TryRecvError::Empty) => None,
+            }
+        })
+    }
+
+    /// Checks that a message waits at the cursor.
+    #[inline]
+    fn start_recv(&mut self) -> Result<(), TryRecvError> {
+        start_recv(&self.ring, self.cursor, &mut self.tail)
+    }
+
+    /// A sample of the message at the cursor. Only after `start_recv`.
+    fn sample(&mut self) -> Sample<'_, T> {
+        let slot = self.ring.slot(self.cursor);
+        // SAFETY: the cursor is below the `tail` we acquired, so the slot
+        // holds a published message; the publisher will not drop or reuse it
+        // before our cursor passes it, which happens when the sample drops
+        // (it borrows the subscriber, and the ring outlives the borrow).
+        let value: *const T = slot.with(|slot| unsafe { (*slot).as_ptr() });
+        Sample {
+            subscriber: self,
+            value,
+        }
+    }
+
+    /// A batch of every message known available. Only after `start_recv`.
+    fn batch(&mut self) -> Batch<'_, T> {
+        let len = self.tail.wrapping_sub(self.cursor);
+        Batch {
+            subscriber: self,
+            len,
+        }
+    }
+
+    /// Moves the cursor `count` messages on, releasing their slots.
+    #[inline]
+    fn advance(&mut self, count: usize) {
+        self.cursor = self.cursor.wrapping_add(count);
+        // Release: pairs with the publisher's Acquire scan of the cursors;
+        // our reads of the slots happen before it reuses them.
+        self.ring
+            .cursors
+            .entry(&self.entry)
+            .store(self.cursor, Ordering::Release);
+        if self.ring.wait.may_sleep() {
+            self.ring.not_full.notify();
+        }
+    }
+
+    /// The number of slots, a power of two.
+    ///
+    /// ```
+    /// let (_p, subscriber) = ringbus::broadcast::channel::<u8>(5);
+    /// assert_eq!(subscriber.capacity(), 8);
+    /// ```
+    pub fn capacity(&self) -> usize {
+        self.ring.capacity()
+    }
+
+    /// The number of messages this subscriber has not read yet.
+    ///
+    /// ```
+    /// let (publisher, subscriber) = ringbus::broadcast::channel(8);
+    /// publisher.send(1).unwrap();
+    /// assert_eq!(subscriber.len(), 1);
+    /// ```
+    pub fn len(&self) -> usize {
+        // Acquire: pairs with the publisher's Release store of `tail`.
+        self.ring
+            .tail
+            .load(Ordering::Acquire)
+            .wrapping_sub(self.cursor)
+    }
+
+    /// Whether this subscriber has read everything published.
+    ///
+    /// ```
+    /// let (_p, subscriber) = ringbus::broadcast::channel::<u8>(8);
+    /// assert!(subscriber.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether this subscriber is a whole ring behind (it holds the
+    /// publisher back).
+    ///
+    /// ```
+    /// let (publisher, subscriber) = ringbus::broadcast::channel(1);
+    /// publisher.send(1).unwrap();
+    /// assert!(subscriber.is_full());
+    /// ```
+    pub fn is_full(&self) -> bool {
+        self.len() == self.capacity()
+    }
+
+    /// Whether the publisher is gone. Messages it published may still wait.
+    ///
+    /// ```
+    /// let (publisher, subscriber) = ringbus::broadcast::channel::<u8>(8);
+    /// drop(publisher);
+    /// assert!(subscriber.is_disconnected());
+    /// ```
+    pub fn is_disconnected(&self) -> bool {
+        // Acquire: pairs with the Release store in `Publisher::drop`.
+        self.ring.publisher_gone.load(Ordering::Acquire)
+    }
+}
+
+impl<T> Clone for Subscriber<T> {
+    /// Another subscriber that starts where this one stands: it will see
+    /// every message this one has not read yet, and all later ones.
+    ///
+    /// ```
+    /// let (publisher, mut first) = ringbus::broadcast::channel(8);
+    /// publisher.send(1).unwrap();
+    /// let mut second = first.clone();
+    /// assert_eq!(*first.recv().unwrap(), 1);
+    /// assert_eq!(*second.recv().unwrap(), 1);
+    /// ```
+    fn clone(&self) -> Self {
+        // `&self` borrows this subscriber: its cursor, which holds the
+        // publisher back from our position, cannot move until we joined.
+        Subscriber::join(self.ring.clone(), self.cursor)
+    }
+}
+
+impl<T> Drop for Subscriber<T> {
+    fn drop(&mut self) {
+        self.ring.cursors.leave(&self.entry);
+        // The publisher may be waiting for this subscriber: wake it.
+        self.ring.not_full.notify();
+    }
+}
+
+impl<T> fmt::Debug for Subscriber<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Subscriber")
+            .field("len", &self.len())
+            .field("capacity", &self.capacity())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Checks that a message waits at `cursor`, refreshing the subscriber's
+/// cached `tail` (a lower bound of the publisher's) when it says there is
+/// none.
+#[inline]
+fn start_recv<T>(ring: &Ring<T>, cursor: usize, tail: &mut usize) -> Result<(), TryRecvError> {
+    if *tail != cursor {
+        return Ok(());
+    }
+    // *Possibly* empty. Acquire: pairs with the publisher's Release store of
+    // `tail`; its writes of the slots before it happen before our reads.
+    *tail = ring.tail.load(Ordering::Acquire);
+    if *tail != cursor {
+        return Ok(());
+    }
+    // Acquire: pairs with the Release store in `Publisher::drop`, after its
+    // last store of `tail`...
+    if ring.publisher_gone.load(Ordering::Acquire) {
+        // ...so this refresh sees the final `tail`: drain, then disconnect.
+        *tail = ring.tail.load(Ordering::Acquire);
+        if *tail != cursor {
+            return Ok(());
+        }
+        return Err(TryRecvError::Disconnected);
+    }
+    Err(TryRecvError::Empty)
+}
+
+/// A message in the ring, lent to a subscriber by [`Subscriber::recv`]; it
+/// derefs to the `&T` in place. The subscriber moves on when it drops.
+pub struct Sample<'a, T> {
+    subscriber: &'a mut Subscriber<T>,
+    value: *const T,
+}
+
+impl<T> Deref for Sample<'_, T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        // SAFETY: see `Subscriber::sample`: the message stays in place and
+        // initialised until this sample drops.
+        unsafe { &*self.value }
+    }
+}
+
+impl<T> Drop for Sample<'_, T> {
+    fn drop(&mut self) {
+        self.subscriber.advance(1);
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for Sample<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+// SAFETY: a sample is a `&T` plus a `&mut Subscriber<T>`, which are `Send`
+// when `T: Sync` and the subscriber is `Send` (`T: Send + Sync`).
+unsafe impl<T: Send + Sync> Send for Sample<'_, T> {}
+// SAFETY: shared access to a sample only reads the `&T`.
+unsafe impl<T: Send + Sync> Sync for Sample<'_, T> {}
+
+/// Every message available to a subscriber at once, read in place, from
+/// [`Subscriber::recv_batch`]. The subscriber moves past all of them when the
+/// batch drops.
+pub struct Batch<'a, T> {
+    subscriber: &'a mut Subscriber<T>,
+    len: usize,
+}
+
+impl<'a, T> Batch<'a, T> {
+    /// The messages, oldest first: two slices when the batch wraps around the
+    /// end of the ring, else the second is empty.
+    #[cfg(not(ringbus_loom))]
+    pub fn as_slices(&self) -> (&[T], &[T]) {
+        let ring = &*self.subscriber.ring;
+        let start = self.subscriber.cursor & ring.mask;
+        let first = self.len.min(ring.capacity() - start);
+        let base = ring.slots.as_ptr().cast::<T>();
+        // SAFETY: the `len` slots from the cursor hold published messages
+        // that stay until the batch drops (as for `Sample`); the two ranges
+        // lie within the array (`UnsafeCell<MaybeUninit<T>>` has the layout
+        // of `T`) and are disjoint since `len <= capacity`.
+        unsafe {
+            (
+                std::slice::from_raw_parts(base.add(start), first),
+                std::slice::from_raw_parts(base, self.len - first),
+            )
+        }
+    }
+
+    /// The messages, oldest first.
+    pub fn iter(&self) -> BatchIter<'_, T> {
+        BatchIter {
+            ring: &self.subscriber.ring,
+            next: self.subscriber.cursor,
+            end: self.subscriber.cursor.wrapping_add(self.len),
+        }
+    }
+
+    /// The number of messages in the batch (at least 1).
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the batch holds no message (never, as returned by the
+    /// subscriber).
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl<T> Drop for Batch<'_, T> {
+    fn drop(&mut self) {
+        self.subscriber.advance(self.len);
+    }
+}
+
+impl<T> fmt::Debug for Batch<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Batch")
+            .field("len", &self.len)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'b, T> IntoIterator for &'b Batch<'_, T> {
+    type Item = &'b T;
+    type IntoIter = BatchIter<'b, T>;
+
+    fn into_iter(self) -> BatchIter<'b, T> {
+        self.iter()
+    }
+}
+
+/// The messages of a [`Batch`], oldest first.
+pub struct BatchIter<'b, T> {
+    ring: &'b Ring<T>,
+    next: usize,
+    end: usize,
+}
+
+impl<'b, T> Iterator for BatchIter<'b, T> {
+    type Item = &'b T;
+
+    fn next(&mut self) -> Option<&'b T> {
+        if self.next == self.end {
+            return None;
+        }
+        let slot = self.ring.slot(self.next);
+        self.next = self.next.wrapping_add(1);
+        // SAFETY: the slot lies in the batch, whose messages stay in place
+        // and initialised while the batch (which this iterator borrows)
+        // lives.
+        Some(slot.with(|slot| unsafe { (*slot).assume_init_ref() }))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = self.end.wrapping_sub(self.next);
+        (left, Some(left))
+    }
+}
+
+impl<T> ExactSizeIterator for BatchIter<'_, T> {}
+
+impl<T> fmt::Debug for BatchIter<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BatchIter")
+            .field("left", &self.end.wrapping_sub(self.next))
+            .finish()
+    }
+}

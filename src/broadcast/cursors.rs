@@ -1,0 +1,228 @@
+//! The subscribers' cursors: a table that subscribers join and leave while
+//! the publisher runs, without locks and without memory reclamation.
+//!
+//! # Design: an epoch-free slot table
+//!
+//! ```text
+//!   Cursors ──► Segment [ c0 | c1 | FREE | c3 | … ] ──► Segment [ … ] ──► null
+//!                        (one cache line per entry)
+//! ```
+//!
+//! Each entry is one atomic word on its own cache line: a subscriber's
+//! cursor (the sequence of the next message it will read), or `FREE`, or
+//! `CLAIMING` while a joiner fills it in. Segments are allocated on `join`
+//! when every entry is taken, linked with a compare-exchange, and freed only
+//! when the ring drops; entries are reused. Nothing is ever freed while a
+//! thread may read it, so the table needs no epochs, hazard pointers or
+//! arc-swap, and reading it (the publisher's scan) takes no lock. An
+//! arc-swapped array would cost an allocation and a copy per join and a
+//! reference-count round trip per scan; the table costs neither.
+//!
+//! # Joining while the publisher scans
+//!
+//! The publisher computes the slowest cursor by scanning the entries; it
+//! must never miss a subscriber whose messages it could overwrite. A
+//! subscriber joins either at the publisher's own tail (`subscribe`, on the
+//! publisher's thread: program order makes it visible) or as a clone at its
+//! source's cursor `c`, on the source's thread, while the source cannot move
+//! (it is borrowed). The danger is a scan that reads the source's cursor
+//! *after* it moved past `c` but misses the clone's entry. So every join ends
+//! with a `Release` increment of `joins`, and a scan reads `joins` before and
+//! after (`Acquire`) and starts over if it changed:
+//!
+//! - if the scan saw the source past `c`, the source moved after the join's
+//!   increment, so the second read of `joins` sees the increment: rescan;
+//! - if the first read already saw the increment, the clone's entry
+//!   happens-before the scan, which therefore sees it.
+//!
+//! Joins are rare; a scan repeats only when one lands in the middle of it.
+
+use crate::sync::{AtomicPtr, AtomicUsize, CachePadded, Ordering};
+use std::ptr;
+
+/// An entry nobody holds.
+const FREE: usize = usize::MAX;
+/// An entry being filled in by a joiner: not yet a cursor.
+const CLAIMING: usize = usize::MAX - 1;
+
+/// Entries per segment.
+const SEGMENT: usize = 8;
+
+/// A run of entries and the link to the next run.
+struct Segment {
+    /// Cursors, `FREE` or `CLAIMING`, one per cache line.
+    entries: [CachePadded<AtomicUsize>; SEGMENT],
+    /// The next segment, or null. Set once, by compare-exchange.
+    next: AtomicPtr<Segment>,
+}
+
+impl Segment {
+    fn new() -> Self {
+        Segment {
+            entries: std::array::from_fn(|_| CachePadded::new(AtomicUsize::new(FREE))),
+            next: AtomicPtr::new(ptr::null_mut()),
+        }
+    }
+}
+
+/// One subscriber's place in the table: a pointer to its entry, valid as long
+/// as the table lives (segments are freed only with it).
+#[derive(Debug)]
+pub(super) struct Entry(*const AtomicUsize);
+
+// SAFETY: an `Entry` only points into the table, which is `Sync`; the
+// subscriber that owns it may move to another thread.
+unsafe impl Send for Entry {}
+// SAFETY: as for `Send`; `&Entry` only allows atomic operations.
+unsafe impl Sync for Entry {}
+
+/// The table of subscriber cursors.
+pub(super) struct Cursors {
+    /// The first segment, inline.
+    first: Segment,
+    /// Completed joins, incremented (Release) after each join's entry is
+    /// filled in; read around every scan.
+    joins: CachePadded<AtomicUsize>,
+    /// Subscribers alive now.
+    live: AtomicUsize,
+}
+
+impl Cursors {
+    pub(super) fn new() -> Self {
+        Cursors {
+            first: Segment::new(),
+            joins: CachePadded::new(AtomicUsize::new(0)),
+            live: AtomicUsize::new(0),
+        }
+    }
+
+    /// Adds a subscriber whose next message is `position`.
+    ///
+    /// The caller guarantees that the publisher cannot overwrite `position`
+    /// until this returns: `position` is the publisher's tail (called on its
+    /// thread) or the cursor of a live subscriber that does not move
+    /// meanwhile.
+    pub(super) fn join(&self, position: usize) -> Entry {
+        debug_assert!(position < CLAIMING);
+        // Count first: the publisher must not report "no subscriber" to a
+        // sender once this subscriber exists. Relaxed: a count; the entry
+        // itself is ordered by `joins`.
+        self.live.fetch_add(1, Ordering::Relaxed);
+        let mut segment = &self.first;
+        loop {
+            for entry in &segment.entries {
+                // Relaxed: a free entry carries no data; the claim is the
+                // compare-exchange below.
+                if entry.load(Ordering::Relaxed) == FREE
+                    && entry
+                        .compare_exchange(FREE, CLAIMING, Ordering::Relaxed, Ordering::Relaxed)
+                        .is_ok()
+                {
+                    // Release: a publisher that acquires this cursor sees
+                    // nothing more than the number; ordered for scans by
+                    // `joins` below.
+                    entry.store(position, Ordering::Release);
+                    // Release: pairs with the Acquire reads of `joins` around
+                    // each scan (see the module doc).
+                    self.joins.fetch_add(1, Ordering::Release);
+                    return Entry(&**entry);
+                }
+            }
+            segment = self.next_segment(segment);
+        }
+    }
+
+    /// The segment after `segment`, allocating it if there is none.
+    #[cold]
+    fn next_segment<'a>(&'a self, segment: &'a Segment) -> &'a Segment {
+        // Acquire: pairs with the AcqRel compare-exchange that linked the
+        // segment, so its initialised entries are visible.
+        let mut next = segment.next.load(Ordering::Acquire);
+        if next.is_null() {
+            let fresh = Box::into_raw(Box::new(Segment::new()));
+            match segment.next.compare_exchange(
+                ptr::null_mut(),
+                fresh,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => next = fresh,
+                Err(linked) => {
+                    // SAFETY: `fresh` was never shared; we still own it.
+                    drop(unsafe { Box::from_raw(fresh) });
+                    next = linked;
+                }
+            }
+        }
+        // SAFETY: linked segments live as long as the table.
+        unsafe { &*next }
+    }
+
+    /// Removes a subscriber: from now on it holds nobody back.
+    pub(super) fn leave(&self, entry: &Entry) {
+        // Release: pairs with the publisher's Acquire scan; the subscriber's
+        // reads of the slots happen before the publisher reuses them.
+        self.entry(entry).store(FREE, Ordering::Release);
+        // Release: pairs with the Acquire load in `live`, for the same reason.
+        self.live.fetch_sub(1, Ordering::Release);
+    }
+
+    /// The atomic word behind `entry`.
+    pub(super) fn entry<'a>(&'a self, entry: &Entry) -> &'a AtomicUsize {
+        // SAFETY: `entry` was returned by `join` on this table, whose segments
+        // live as long as it does.
+        unsafe { &*entry.0 }
+    }
+
+    /// Subscribers alive now.
+    pub(super) fn live(&self) -> usize {
+        // Acquire: pairs with the Release decrement in `leave`.
+        self.live.load(Ordering::Acquire)
+    }
+
+    /// The slowest cursor, as a distance behind `tail` (0 when no subscriber
+    /// is registered).
+    ///
+    /// Every cursor read here was stored with `Release` after its subscriber
+    /// finished reading the slots before it, so the publisher may reuse them.
+    pub(super) fn lag(&self, tail: usize) -> usize {
+        loop {
+            // Acquire: pairs with the Release increment at the end of `join`.
+            let before = self.joins.load(Ordering::Acquire);
+            let mut lag = 0;
+            let mut segment = Some(&self.first);
+            while let Some(current) = segment {
+                for entry in &current.entries {
+                    // Acquire: pairs with the subscriber's Release store of
+                    // its cursor (`Subscriber::advance`, `join`).
+                    let cursor = entry.load(Ordering::Acquire);
+                    if cursor < CLAIMING {
+                        lag = lag.max(tail.wrapping_sub(cursor));
+                    }
+                }
+                // Acquire: pairs with the AcqRel link in `next_segment`.
+                let next = current.next.load(Ordering::Acquire);
+                // SAFETY: linked segments live as long as the table.
+                segment = unsafe { next.as_ref() };
+            }
+            // Acquire: see the module doc; a join that finished during the
+            // scan may have been missed.
+            if self.joins.load(Ordering::Acquire) == before {
+                return lag;
+            }
+        }
+    }
+}
+
+impl Drop for Cursors {
+    fn drop(&mut self) {
+        // Relaxed: `&mut self` means no other thread can reach the table.
+        let mut next = self.first.next.load(Ordering::Relaxed);
+        while !next.is_null() {
+            // SAFETY: nobody else can reach the segments; each was made by
+            // `Box::into_raw` and is freed once, here.
+            let segment = unsafe { Box::from_raw(next) };
+            next = segment.next.load(Ordering::Relaxed);
+        }
+    }
+}
