@@ -380,10 +380,14 @@ impl<T> Publisher<T> {
     /// message in the slot at `tail`.
     #[inline]
     fn start_send(&self) -> Result<(), TrySendError<()>> {
+        let room = self.has_room();
+        // After the scan: a subscriber whose entry the scan saw free is
+        // uncounted here too (see `Cursors::leave`), so a send never succeeds
+        // once the last subscriber has gone.
         if self.ring.cursors.live() == 0 {
             return Err(TrySendError::Disconnected(()));
         }
-        if !self.has_room() {
+        if !room {
             return Err(TrySendError::Full(()));
         }
         Ok(())

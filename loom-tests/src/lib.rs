@@ -3,7 +3,7 @@
 //! The models live in `tests/` and compile only with the loom cfg:
 //!
 //! ```text
-//! LOOM_MAX_PREEMPTIONS=3 RUSTFLAGS="--cfg ringbus_loom" \
+//! LOOM_MAX_PREEMPTIONS=2 RUSTFLAGS="--cfg ringbus_loom" \
 //!     cargo test -p loom-tests --release --target-dir target/loom
 //! ```
 //!
@@ -19,14 +19,14 @@ use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::sync::Arc;
 
 /// Runs `f` under loom in every interleaving, with at most
-/// `LOOM_MAX_PREEMPTIONS` (default 3) preemptions per execution.
+/// `LOOM_MAX_PREEMPTIONS` (default 2) preemptions per execution.
 pub fn model<F>(f: F)
 where
     F: Fn() + Sync + Send + 'static,
 {
     let mut builder = loom::model::Builder::new();
     if builder.preemption_bound.is_none() {
-        builder.preemption_bound = Some(3);
+        builder.preemption_bound = Some(2);
     }
     builder.check(f);
 }

@@ -111,11 +111,17 @@ impl Cursors {
         let mut segment = &self.first;
         loop {
             for entry in &segment.entries {
-                // Relaxed: a free entry carries no data; the claim is the
-                // compare-exchange below.
+                // Relaxed: only a hint; the compare-exchange below claims.
+                // Acquire on success: pairs with the Release store of `FREE`
+                // in `leave`, so the previous owner's reads of the slots
+                // happen before anything this entry's new cursor allows the
+                // publisher to overwrite (the publisher acquires that cursor
+                // in turn). Without it, reusing an entry would let the
+                // publisher reuse a slot the previous owner is still reading:
+                // the `late_joiner_and_leaver_mid_stream` model caught that.
                 if entry.load(Ordering::Relaxed) == FREE
                     && entry
-                        .compare_exchange(FREE, CLAIMING, Ordering::Relaxed, Ordering::Relaxed)
+                        .compare_exchange(FREE, CLAIMING, Ordering::Acquire, Ordering::Relaxed)
                         .is_ok()
                 {
                     // Release: a publisher that acquires this cursor sees
@@ -160,11 +166,15 @@ impl Cursors {
 
     /// Removes a subscriber: from now on it holds nobody back.
     pub(super) fn leave(&self, entry: &Entry) {
-        // Release: pairs with the publisher's Acquire scan; the subscriber's
-        // reads of the slots happen before the publisher reuses them.
-        self.entry(entry).store(FREE, Ordering::Release);
-        // Release: pairs with the Acquire load in `live`, for the same reason.
+        // Uncount first: a publisher whose scan sees this entry free must
+        // also see one subscriber fewer (it checks `live` after scanning), or
+        // it could publish into a ring that nobody reads. Release: pairs with
+        // the Acquire load in `live`.
         self.live.fetch_sub(1, Ordering::Release);
+        // Release: pairs with the publisher's Acquire scan (and a joiner's
+        // Acquire claim); the subscriber's reads of the slots happen before
+        // the publisher reuses them.
+        self.entry(entry).store(FREE, Ordering::Release);
     }
 
     /// The atomic word behind `entry`.

@@ -1,0 +1,140 @@
+//! loom models of the broadcast ring: fan-out with wrap-around and
+//! backpressure, a late joiner and a leaver mid-stream, a clone joining
+//! while the publisher scans, disconnection, and drop of every message
+//! exactly once (loans included).
+#![cfg(ringbus_loom)]
+
+use loom::thread;
+use loom_tests::{counter, drops, model, Counted};
+use ringbus::{broadcast, Wait};
+
+/// Reads until the publisher is gone, collecting what it saw.
+fn drain(mut subscriber: broadcast::Subscriber<i32>) -> Vec<i32> {
+    let mut seen = Vec::new();
+    while let Ok(sample) = subscriber.recv() {
+        seen.push(*sample);
+    }
+    seen
+}
+
+/// One publisher, two subscribers, capacity 2, three messages: the publisher
+/// laps the ring only as fast as the slower subscriber reads, and each
+/// subscriber sees every message once, in order.
+#[test]
+fn fan_out_wraps_with_backpressure() {
+    model(|| {
+        let (publisher, first) = broadcast::Builder::new(2).wait(Wait::Park).build();
+        let second = first.clone();
+        let readers = [first, second].map(|s| thread::spawn(move || drain(s)));
+        for i in 0..3 {
+            publisher.send(i).unwrap();
+        }
+        drop(publisher);
+        for reader in readers {
+            assert_eq!(reader.join().unwrap(), [0, 1, 2]);
+        }
+    });
+}
+
+/// A subscriber leaves after one message while the publisher is blocked on
+/// it (capacity 1), and a late joiner made after the first send sees exactly
+/// what follows.
+#[test]
+fn late_joiner_and_leaver_mid_stream() {
+    model(|| {
+        let (publisher, mut leaver) = broadcast::Builder::new(1).wait(Wait::Park).build();
+        let leaver = thread::spawn(move || {
+            let first = *leaver.recv().unwrap();
+            drop(leaver); // stops gating the publisher at once
+            first
+        });
+        publisher.send(0).unwrap();
+        let late = publisher.subscribe();
+        let late = thread::spawn(move || drain(late));
+        publisher.send(1).unwrap();
+        publisher.send(2).unwrap();
+        drop(publisher);
+        assert_eq!(leaver.join().unwrap(), 0);
+        assert_eq!(late.join().unwrap(), [1, 2]);
+    });
+}
+
+/// A subscriber clones itself mid-stream (capacity 1) while the publisher
+/// may be scanning the cursors: the clone starts where the original stood
+/// and the publisher never overwrites a message the clone has not read.
+#[test]
+fn clone_joins_while_publishing() {
+    model(|| {
+        let (publisher, mut original) = broadcast::Builder::new(1).wait(Wait::Park).build();
+        let reader = thread::spawn(move || {
+            let first = *original.recv().unwrap();
+            let clone = original.clone();
+            let clone = thread::spawn(move || drain(clone));
+            let mut mine = vec![first];
+            mine.extend(drain(original));
+            (mine, clone.join().unwrap())
+        });
+        for i in 0..2 {
+            publisher.send(i).unwrap();
+        }
+        drop(publisher);
+        let (mine, cloned) = reader.join().unwrap();
+        assert_eq!(mine, [0, 1]);
+        assert_eq!(cloned, [1]);
+    });
+}
+
+/// Every published message is dropped exactly once, not once per subscriber:
+/// two subscribers, one leaving early, a wrap-around, a published loan and an
+/// abandoned one.
+#[test]
+fn every_message_dropped_once() {
+    model(|| {
+        let count = counter();
+        let (mut publisher, first) = broadcast::Builder::new(2)
+            .wait(Wait::Park)
+            .build::<Counted>();
+        let mut second = first.clone();
+        let early = thread::spawn(move || {
+            let id = second.recv().map(|sample| sample.id).ok();
+            drop(second);
+            id
+        });
+        let reader = thread::spawn(move || {
+            let mut first = first;
+            let mut ids = Vec::new();
+            while let Ok(sample) = first.recv() {
+                ids.push(sample.id);
+            }
+            ids
+        });
+        publisher.send(Counted::new(0, &count)).unwrap();
+        let mut loan = publisher.loan();
+        loan.write(Counted::new(1, &count));
+        assert!(loan.publish());
+        let mut abandoned = publisher.loan();
+        abandoned.write(Counted::new(99, &count));
+        drop(abandoned);
+        publisher.send(Counted::new(2, &count)).unwrap();
+        drop(publisher);
+        assert_eq!(early.join().unwrap(), Some(0));
+        assert_eq!(reader.join().unwrap(), [0, 1, 2]);
+        // The ring still holds the last messages until its last handle (the
+        // readers') is gone, which it now is.
+        assert_eq!(drops(&count), 4);
+    });
+}
+
+/// With every subscriber gone, a send hands the value back; the publisher
+/// blocked on a full ring is woken by the last subscriber's drop.
+#[test]
+fn subscribers_gone_while_publisher_blocked() {
+    model(|| {
+        let (publisher, subscriber) = broadcast::Builder::new(1).wait(Wait::Park).build();
+        publisher.send(1).unwrap();
+        let leaver = thread::spawn(move || drop(subscriber));
+        // Full until the subscriber drops; then disconnected.
+        assert_eq!(publisher.send(2), Err(ringbus::SendError(2)));
+        leaver.join().unwrap();
+    });
+}
