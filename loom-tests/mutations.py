@@ -30,6 +30,22 @@ muts = [
  ("mpmc sender count load Acquire->Relaxed", "src/mpmc.rs", "if self.handles.senders.load(Ordering::Acquire) != 0 {", "if self.handles.senders.load(Ordering::Relaxed) != 0 {", "mpmc", None),
  ("mpmc: no second look after senders gone", "src/mpmc.rs", "                    seen_disconnected = true;\n                    head = self.head.load(Ordering::Relaxed);", "                    return Err(TryRecvError::Disconnected);", "mpmc", None),
  ("mpmc: Vyukov i+1 stamps (capacity-1 aliasing)", "src/mpmc.rs", "index.wrapping_mul(2) | 1", "index.wrapping_add(1)", "mpmc", None),
+ ("broadcast: publisher tail store Release->Relaxed", "src/broadcast.rs", "ring.tail.store(tail, Ordering::Release);", "ring.tail.store(tail, Ordering::Relaxed);", "broadcast", None),
+ ("broadcast: subscriber tail load Acquire->Relaxed", "src/broadcast.rs", "    *tail = ring.tail.load(Ordering::Acquire);\n    if *tail != cursor {\n        return Ok(());\n    }\n    // Acquire", "    *tail = ring.tail.load(Ordering::Relaxed);\n    if *tail != cursor {\n        return Ok(());\n    }\n    // Acquire", "broadcast", None),
+ ("broadcast: cursor advance Release->Relaxed", "src/broadcast.rs", ".store(self.cursor, Ordering::Release);", ".store(self.cursor, Ordering::Relaxed);", "broadcast", None),
+ ("broadcast: scan of cursors Acquire->Relaxed", "src/broadcast/cursors.rs", "let cursor = entry.load(Ordering::Acquire);", "let cursor = entry.load(Ordering::Relaxed);", "broadcast", None),
+ ("broadcast: entry claim Acquire->Relaxed", "src/broadcast/cursors.rs", ".compare_exchange(FREE, CLAIMING, Ordering::Acquire, Ordering::Relaxed)", ".compare_exchange(FREE, CLAIMING, Ordering::Relaxed, Ordering::Relaxed)", "broadcast", None),
+ ("broadcast: joins increment Release->Relaxed", "src/broadcast/cursors.rs", "self.joins.fetch_add(1, Ordering::Release);", "self.joins.fetch_add(1, Ordering::Relaxed);", "broadcast", None),
+ ("broadcast: scan does not retry when a join landed", "src/broadcast/cursors.rs", "if self.joins.load(Ordering::Acquire) == before {", "if true || self.joins.load(Ordering::Acquire) == before {", "broadcast", None),
+ ("broadcast: leave's FREE store Release->Relaxed", "src/broadcast/cursors.rs", "self.entry(entry).store(FREE, Ordering::Release);", "self.entry(entry).store(FREE, Ordering::Relaxed);", "broadcast", None),
+ ("broadcast: publisher_gone store Release->Relaxed", "src/broadcast.rs", "self.ring.publisher_gone.store(true, Ordering::Release);", "self.ring.publisher_gone.store(true, Ordering::Relaxed);", "broadcast", None),
+ ("broadcast: publisher checks live before scanning", "src/broadcast.rs", "        let room = self.has_room();\n", "        if self.ring.cursors.live() == 0 {\n            return Err(TrySendError::Disconnected(()));\n        }\n        let room = self.has_room();\n        #[allow(unreachable_code)]\n        if false ", "broadcast", None),
+ ("lossy: no Release fence after the odd stamp", "src/broadcast/lossy.rs", "        fence(Ordering::Release);\n        ring.store_value", "        ring.store_value", "lossy", None),
+ ("lossy: no Acquire fence before the second stamp load", "src/broadcast/lossy.rs", "            fence(Ordering::Acquire);\n            // Relaxed: ordered by the fence above.", "            // Relaxed: ordered by the fence above.", "lossy", None),
+ ("lossy: even stamp store Release->Relaxed", "src/broadcast/lossy.rs", "stamp.store(sequence.wrapping_mul(2).wrapping_add(2), Ordering::Release);", "stamp.store(sequence.wrapping_mul(2).wrapping_add(2), Ordering::Relaxed);", "lossy", None),
+ ("lossy: no second stamp check", "src/broadcast/lossy.rs", "            if after == before {", "            if true {", "lossy", None),
+ ("lossy: Lagged counts from the cached tail only", "src/broadcast/lossy.rs", "            if tail.wrapping_sub(*cursor) > capacity {", "            if tail.wrapping_sub(*cursor) > capacity + 1 {", "lossy", None),
+ ("broadcast: publisher does not drop the old message before reuse", "src/broadcast.rs", "                .with_mut(|slot| unsafe { (*slot).assume_init_drop() });\n            self.slot_empty.set(true);", "                .with_mut(|_slot| ());\n            self.slot_empty.set(true);", "broadcast", None),
 ]
 sel = sys.argv[1:] 
 pre = os.environ.get("P","2")

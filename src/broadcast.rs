@@ -21,6 +21,8 @@
 //!   subscriber: when the publisher reuses its slot (every subscriber has
 //!   passed it by then) or when the last handle drops.
 //! - [`Publisher::loan`] lends the next slot to be written in place.
+//! - [`lossy`] is the variant whose publisher never waits: a subscriber that
+//!   falls a whole ring behind loses messages and is told how many.
 //!
 //! # Algorithm
 //!
@@ -93,6 +95,7 @@ use crate::sync::{Arc, AtomicBool, AtomicUsize, CachePadded, Ordering, UnsafeCel
 use crate::wait::{self, Signal, Wait};
 
 mod cursors;
+pub mod lossy;
 
 use cursors::{Cursors, Entry};
 

@@ -56,6 +56,35 @@ mod imp {
             f(self.0.get())
         }
     }
+
+    /// One machine word of a value that a reader may load while a writer
+    /// stores it (the data of a sequence lock).
+    ///
+    /// Each load and store is a single atomic instruction (inline assembly
+    /// from `atomic-maybe-uninit`), so a racing read is not a data race: at
+    /// worst it sees a mix of old and new words, which the sequence lock
+    /// rejects. The word travels as `MaybeUninit`, so a value's padding bytes
+    /// are copied but never read as integers.
+    #[derive(Debug)]
+    pub(crate) struct AtomicWord(atomic_maybe_uninit::AtomicMaybeUninit<usize>);
+
+    impl AtomicWord {
+        pub(crate) fn new() -> Self {
+            AtomicWord(atomic_maybe_uninit::AtomicMaybeUninit::new(
+                std::mem::MaybeUninit::uninit(),
+            ))
+        }
+
+        #[inline]
+        pub(crate) fn load(&self, order: Ordering) -> std::mem::MaybeUninit<usize> {
+            self.0.load(order)
+        }
+
+        #[inline]
+        pub(crate) fn store(&self, word: std::mem::MaybeUninit<usize>, order: Ordering) {
+            self.0.store(word, order);
+        }
+    }
 }
 
 #[cfg(ringbus_loom)]
@@ -94,6 +123,28 @@ mod imp {
         }
         pub(crate) fn is_completed(&self) -> bool {
             true
+        }
+    }
+
+    /// loom's twin of the std `AtomicWord`: a loom `AtomicUsize`, so models
+    /// check the sequence lock's orderings word by word. Only for models,
+    /// whose payloads have no padding: an uninitialised byte would be read
+    /// as an integer here.
+    #[derive(Debug)]
+    pub(crate) struct AtomicWord(loom::sync::atomic::AtomicUsize);
+
+    impl AtomicWord {
+        pub(crate) fn new() -> Self {
+            AtomicWord(loom::sync::atomic::AtomicUsize::new(0))
+        }
+
+        pub(crate) fn load(&self, order: Ordering) -> std::mem::MaybeUninit<usize> {
+            std::mem::MaybeUninit::new(self.0.load(order))
+        }
+
+        pub(crate) fn store(&self, word: std::mem::MaybeUninit<usize>, order: Ordering) {
+            // SAFETY: loom models use padding-free payloads (see above).
+            self.0.store(unsafe { word.assume_init() }, order);
         }
     }
 }

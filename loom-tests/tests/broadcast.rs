@@ -59,16 +59,20 @@ fn late_joiner_and_leaver_mid_stream() {
     });
 }
 
-/// A subscriber clones itself mid-stream (capacity 1) while the publisher
-/// may be scanning the cursors: the clone starts where the original stood
-/// and the publisher never overwrites a message the clone has not read.
+/// A subscriber clones itself mid-stream (capacity 1) into a cursor entry
+/// freed earlier, which the publisher's scan visits *before* the original's:
+/// a scan can read the freed entry stale and then the original's advanced
+/// cursor. The join counter makes the publisher rescan, so it never
+/// overwrites a message the clone has not read.
 #[test]
 fn clone_joins_while_publishing() {
     model(|| {
-        let (publisher, mut original) = broadcast::Builder::new(1).wait(Wait::Park).build();
+        let (publisher, early) = broadcast::Builder::new(1).wait(Wait::Park).build();
+        let mut original = publisher.subscribe();
+        drop(early); // frees the first entry of the table
         let reader = thread::spawn(move || {
             let first = *original.recv().unwrap();
-            let clone = original.clone();
+            let clone = original.clone(); // takes the freed first entry
             let clone = thread::spawn(move || drain(clone));
             let mut mine = vec![first];
             mine.extend(drain(original));
@@ -81,6 +85,28 @@ fn clone_joins_while_publishing() {
         let (mine, cloned) = reader.join().unwrap();
         assert_eq!(mine, [0, 1]);
         assert_eq!(cloned, [1]);
+    });
+}
+
+/// A subscriber polling with `try_recv` sees the publisher's last message
+/// before the disconnection, never a disconnection before it.
+#[test]
+fn drains_before_disconnect() {
+    model(|| {
+        let (publisher, mut subscriber) = broadcast::Builder::new(2).wait(Wait::Yield).build();
+        let poller = thread::spawn(move || {
+            let mut seen = Vec::new();
+            loop {
+                match subscriber.try_recv() {
+                    Ok(sample) => seen.push(*sample),
+                    Err(ringbus::TryRecvError::Empty) => thread::yield_now(),
+                    Err(ringbus::TryRecvError::Disconnected) => return seen,
+                }
+            }
+        });
+        publisher.send(5).unwrap();
+        drop(publisher);
+        assert_eq!(poller.join().unwrap(), [5]);
     });
 }
 
