@@ -43,8 +43,9 @@ muts = [
  ("lossy: no Release fence after the odd stamp", "src/broadcast/lossy.rs", "        fence(Ordering::Release);\n        ring.store_value", "        ring.store_value", "lossy", None),
  ("lossy: no Acquire fence before the second stamp load", "src/broadcast/lossy.rs", "            fence(Ordering::Acquire);\n            // Relaxed: ordered by the fence above.", "            // Relaxed: ordered by the fence above.", "lossy", None),
  ("lossy: even stamp store Release->Relaxed", "src/broadcast/lossy.rs", "stamp.store(sequence.wrapping_mul(2).wrapping_add(2), Ordering::Release);", "stamp.store(sequence.wrapping_mul(2).wrapping_add(2), Ordering::Relaxed);", "lossy", None),
+ ("lossy: tail store Release->Relaxed", "src/broadcast/lossy.rs", "        ring.tail.store(tail, Ordering::Release);\n        self.tail.set(tail);", "        ring.tail.store(tail, Ordering::Relaxed);\n        self.tail.set(tail);", "lossy", None),
  ("lossy: no second stamp check", "src/broadcast/lossy.rs", "            if after == before {", "            if true {", "lossy", None),
- ("lossy: Lagged counts from the cached tail only", "src/broadcast/lossy.rs", "            if tail.wrapping_sub(*cursor) > capacity {", "            if tail.wrapping_sub(*cursor) > capacity + 1 {", "lossy", None),
+ ("lossy: a lapped reader resumes one message too early", "src/broadcast/lossy.rs", "        Err(Some(w.wrapping_add(1).wrapping_sub(ring.capacity())))", "        Err(Some(w.wrapping_sub(ring.capacity())))", "lossy", None),
  ("broadcast: publisher does not drop the old message before reuse", "src/broadcast.rs", "                .with_mut(|slot| unsafe { (*slot).assume_init_drop() });\n            self.slot_empty.set(true);", "                .with_mut(|_slot| ());\n            self.slot_empty.set(true);", "broadcast", None),
 ]
 sel = sys.argv[1:] 

@@ -78,13 +78,13 @@ fn clone_joins_while_publishing() {
             mine.extend(drain(original));
             (mine, clone.join().unwrap())
         });
-        for i in 0..2 {
+        for i in 0..3 {
             publisher.send(i).unwrap();
         }
         drop(publisher);
         let (mine, cloned) = reader.join().unwrap();
-        assert_eq!(mine, [0, 1]);
-        assert_eq!(cloned, [1]);
+        assert_eq!(mine, [0, 1, 2]);
+        assert_eq!(cloned, [1, 2]);
     });
 }
 

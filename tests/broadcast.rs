@@ -1,0 +1,402 @@
+//! Behaviour of the broadcast ring: fan-out in order, late joiners and
+//! clones, backpressure from the slowest subscriber, disconnection, batches,
+//! loans, and every message dropped exactly once.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+use ringbus::broadcast::{self, Publisher, Subscriber};
+use ringbus::{RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError, Wait};
+
+/// Reads until the publisher is gone.
+fn drain(mut subscriber: Subscriber<u64>) -> Vec<u64> {
+    let mut seen = Vec::new();
+    while let Ok(sample) = subscriber.recv() {
+        seen.push(*sample);
+    }
+    seen
+}
+
+#[test]
+fn three_subscribers_each_see_every_message_in_order() {
+    const N: u64 = 100_000;
+    for wait in [Wait::Backoff, Wait::Park] {
+        let (publisher, first) = broadcast::Builder::new(64).wait(wait).build();
+        let others = [first.clone(), first.clone()];
+        let readers: Vec<_> = std::iter::once(first)
+            .chain(others)
+            .map(|s| thread::spawn(move || drain(s)))
+            .collect();
+        for i in 0..N {
+            publisher.send(i).unwrap();
+        }
+        drop(publisher);
+        for reader in readers {
+            let seen = reader.join().unwrap();
+            assert_eq!(seen.len() as u64, N, "{wait:?}");
+            assert!(seen.iter().copied().eq(0..N), "{wait:?}: out of order");
+        }
+    }
+}
+
+#[test]
+fn batches_see_every_message_once_in_order() {
+    const N: u64 = 50_000;
+    let (publisher, mut subscriber) = broadcast::channel(128);
+    let reader = thread::spawn(move || {
+        let mut next = 0;
+        let mut batches = 0;
+        while let Ok(batch) = subscriber.recv_batch() {
+            assert!(!batch.is_empty());
+            let (first, second) = batch.as_slices();
+            assert_eq!(first.len() + second.len(), batch.len());
+            for &value in first.iter().chain(second) {
+                assert_eq!(value, next);
+                next += 1;
+            }
+            batches += 1;
+        }
+        (next, batches)
+    });
+    for i in 0..N {
+        publisher.send(i).unwrap();
+    }
+    drop(publisher);
+    let (received, batches) = reader.join().unwrap();
+    assert_eq!(received, N);
+    assert!(batches <= N);
+}
+
+#[test]
+fn late_joiner_sees_only_later_messages() {
+    let (publisher, mut first) = broadcast::channel(8);
+    publisher.send(1).unwrap();
+    publisher.send(2).unwrap();
+    let mut late = publisher.subscribe();
+    assert!(late.is_empty());
+    publisher.send(3).unwrap();
+    assert_eq!(*late.recv().unwrap(), 3);
+    assert_eq!(late.try_recv().unwrap_err(), TryRecvError::Empty);
+    let all: Vec<i32> = std::iter::from_fn(|| first.try_recv().ok().map(|s| *s)).collect();
+    assert_eq!(all, [1, 2, 3]);
+}
+
+#[test]
+fn clone_starts_where_the_original_stands() {
+    let (publisher, mut original) = broadcast::channel(8);
+    for i in 0..4 {
+        publisher.send(i).unwrap();
+    }
+    drop(original.recv().unwrap());
+    let mut clone = original.clone();
+    assert_eq!(clone.len(), 3);
+    for expected in 1..4 {
+        assert_eq!(*original.recv().unwrap(), expected);
+        assert_eq!(*clone.recv().unwrap(), expected);
+    }
+}
+
+#[test]
+fn slow_subscriber_blocks_the_publisher_until_it_reads() {
+    let (publisher, mut slow) = broadcast::channel(4);
+    let mut fast = slow.clone();
+    for i in 0..4 {
+        publisher.try_send(i).unwrap();
+        drop(fast.recv().unwrap());
+    }
+    // `fast` has read everything, `slow` nothing: the ring is full for it.
+    assert!(publisher.is_full());
+    assert_eq!(publisher.len(), 4);
+    assert_eq!(publisher.try_send(4), Err(TrySendError::Full(4)));
+    assert_eq!(
+        publisher.send_timeout(4, Duration::from_millis(5)),
+        Err(SendTimeoutError::Timeout(4))
+    );
+    assert_eq!(*slow.recv().unwrap(), 0);
+    assert!(!publisher.is_full());
+    publisher.try_send(4).unwrap();
+    assert_eq!(slow.len(), 4);
+}
+
+#[test]
+fn dropping_the_slow_subscriber_frees_a_blocked_publisher() {
+    for wait in [Wait::Backoff, Wait::Park, Wait::Yield] {
+        let (publisher, slow) = broadcast::Builder::new(2).wait(wait).build();
+        let mut fast = publisher.subscribe();
+        let sender = thread::spawn(move || {
+            for i in 0..10u32 {
+                publisher.send(i).unwrap();
+            }
+            publisher
+        });
+        // `slow` never reads: the publisher blocks after two messages.
+        drop(fast.recv().unwrap());
+        drop(fast.recv().unwrap());
+        thread::sleep(Duration::from_millis(20));
+        assert!(!sender.is_finished(), "{wait:?}: the publisher must wait");
+        drop(slow);
+        let mut rest = Vec::new();
+        while rest.len() < 8 {
+            rest.push(*fast.recv().unwrap());
+        }
+        assert_eq!(rest, (2..10).collect::<Vec<_>>(), "{wait:?}");
+        drop(sender.join().unwrap());
+    }
+}
+
+#[test]
+fn no_subscriber_hands_the_value_back() {
+    let (publisher, subscriber) = broadcast::channel::<String>(4);
+    drop(subscriber);
+    assert_eq!(publisher.subscribers(), 0);
+    let err = publisher.try_send("a".into()).unwrap_err();
+    assert!(err.is_disconnected());
+    assert_eq!(err.into_inner(), "a");
+    assert_eq!(publisher.send("b".into()), Err(SendError("b".to_string())));
+    assert!(!publisher.is_full());
+    // A later subscriber receives what is sent after it.
+    let mut late = publisher.subscribe();
+    publisher.send("c".into()).unwrap();
+    assert_eq!(late.recv().unwrap().as_str(), "c");
+}
+
+#[test]
+fn subscribers_drain_then_disconnect() {
+    let (publisher, mut subscriber) = broadcast::channel(4);
+    publisher.send(1).unwrap();
+    publisher.send(2).unwrap();
+    drop(publisher);
+    assert!(subscriber.is_disconnected());
+    assert_eq!(*subscriber.try_recv().unwrap(), 1);
+    assert_eq!(
+        *subscriber.recv_timeout(Duration::from_millis(1)).unwrap(),
+        2
+    );
+    assert_eq!(
+        subscriber.try_recv().unwrap_err(),
+        TryRecvError::Disconnected
+    );
+    assert_eq!(
+        subscriber
+            .recv_timeout(Duration::from_millis(1))
+            .unwrap_err(),
+        RecvTimeoutError::Disconnected
+    );
+    assert!(subscriber.recv().is_err());
+}
+
+#[test]
+fn blocked_subscriber_is_woken_by_the_publisher_drop() {
+    for wait in [Wait::Backoff, Wait::Park, Wait::Spin] {
+        let (publisher, mut subscriber) = broadcast::Builder::new(4).wait(wait).build::<u8>();
+        let waiter = thread::spawn(move || subscriber.recv().is_err());
+        thread::sleep(Duration::from_millis(10));
+        drop(publisher);
+        assert!(waiter.join().unwrap(), "{wait:?}");
+    }
+}
+
+#[test]
+fn recv_timeout_times_out_on_empty() {
+    let (_publisher, mut subscriber) = broadcast::channel::<u8>(4);
+    assert_eq!(
+        subscriber
+            .recv_timeout(Duration::from_millis(2))
+            .unwrap_err(),
+        RecvTimeoutError::Timeout
+    );
+}
+
+/// A payload that counts its drops.
+struct Counted(Arc<AtomicUsize>);
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+fn count(drops: &Arc<AtomicUsize>) -> usize {
+    drops.load(Ordering::Relaxed)
+}
+
+#[test]
+fn every_message_dropped_once_not_once_per_subscriber() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let (publisher, mut a) = broadcast::channel(4);
+    let mut b = a.clone();
+    let c = a.clone();
+    // 10 messages through a ring of 4, read by two of three subscribers.
+    for _ in 0..10 {
+        publisher.send(Counted(drops.clone())).unwrap();
+        drop(a.recv().unwrap());
+        drop(b.recv().unwrap());
+        if c.is_full() {
+            // `c` never reads; dropping it frees the publisher.
+            break;
+        }
+    }
+    drop(c);
+    for _ in 0..6 {
+        publisher.send(Counted(drops.clone())).unwrap();
+        drop(a.recv().unwrap());
+        drop(b.recv().unwrap());
+    }
+    let sent = 4 + 6;
+    // Messages still in slots wait for reuse or the last handle.
+    assert!(count(&drops) <= sent);
+    drop((publisher, a, b));
+    assert_eq!(count(&drops), sent);
+}
+
+#[test]
+fn unread_messages_dropped_once_whichever_handle_goes_last() {
+    for publisher_last in [false, true] {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let (publisher, subscriber) = broadcast::channel(2);
+        let other = subscriber.clone();
+        for _ in 0..2 {
+            publisher.send(Counted(drops.clone())).unwrap();
+        }
+        if publisher_last {
+            drop((subscriber, other));
+            assert_eq!(count(&drops), 0);
+            drop(publisher);
+        } else {
+            drop(publisher);
+            drop(subscriber);
+            assert_eq!(count(&drops), 0);
+            drop(other);
+        }
+        assert_eq!(count(&drops), 2, "publisher_last = {publisher_last}");
+    }
+}
+
+#[test]
+fn loans_publish_in_place_and_abandoned_loans_leak_nothing() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let (mut publisher, mut subscriber): (Publisher<(u32, Counted)>, _) = broadcast::channel(2);
+    for round in 0..5u32 {
+        // Published.
+        let mut loan = publisher.loan();
+        let slot = loan.write((0, Counted(drops.clone())));
+        slot.0 = round; // modified in place
+        assert!(loan.publish());
+        assert_eq!(subscriber.recv().unwrap().0, round);
+        // Written twice, then abandoned: both values dropped, nothing sent.
+        let mut abandoned = publisher.loan();
+        abandoned.write((99, Counted(drops.clone())));
+        abandoned.write((98, Counted(drops.clone())));
+        drop(abandoned);
+        assert!(matches!(subscriber.try_recv(), Err(TryRecvError::Empty)));
+        // Never written: publishes nothing.
+        assert!(!publisher.try_loan().unwrap().publish());
+    }
+    // Every abandoned value (two per round) is gone, and so is every
+    // published one whose slot a later loan reused (all but the last).
+    assert_eq!(count(&drops), 5 * 2 + 4);
+    drop((publisher, subscriber));
+    assert_eq!(count(&drops), 5 * 3);
+}
+
+#[test]
+fn loan_in_place_through_maybe_uninit() {
+    let (mut publisher, mut subscriber) = broadcast::channel::<[u64; 512]>(2);
+    let mut loan = publisher.loan();
+    let slot = loan.as_uninit_mut();
+    // SAFETY: writing every element through a raw pointer initialises it.
+    unsafe {
+        let base = slot.as_mut_ptr().cast::<u64>();
+        for i in 0..512 {
+            base.add(i).write(i as u64);
+        }
+        loan.assume_init();
+    }
+    assert!(loan.publish());
+    let sample = subscriber.recv().unwrap();
+    assert!(sample.iter().enumerate().all(|(i, &v)| v == i as u64));
+}
+
+#[test]
+fn subscribers_join_and_leave_while_publishing() {
+    const N: u64 = 20_000;
+    let (publisher, keeper) = broadcast::Builder::new(16).build::<u64>();
+    let joiner = {
+        let keeper = keeper.clone();
+        thread::spawn(move || {
+            // Clones join mid-stream, read a while (less than the ring, since
+            // `source` on this thread holds the publisher back meanwhile),
+            // leave; each sees a contiguous, increasing run.
+            let mut runs = 0;
+            let mut source = keeper;
+            loop {
+                let mut clone = source.clone();
+                let mut last = None;
+                for _ in 0..8 {
+                    match clone.recv() {
+                        Ok(sample) => {
+                            let value = *sample;
+                            if let Some(last) = last {
+                                assert_eq!(value, last + 1);
+                            }
+                            last = Some(value);
+                        }
+                        Err(_) => return runs,
+                    }
+                }
+                runs += 1;
+                drop(clone);
+                // Keep `source` moving so that it does not hold everyone.
+                while let Ok(sample) = source.try_recv() {
+                    drop(sample);
+                }
+            }
+        })
+    };
+    let reader = thread::spawn(move || drain(keeper));
+    for i in 0..N {
+        publisher.send(i).unwrap();
+    }
+    drop(publisher);
+    assert!(reader.join().unwrap().iter().copied().eq(0..N));
+    assert!(joiner.join().unwrap() > 0);
+}
+
+#[test]
+fn zero_sized_and_large_messages() {
+    let (publisher, mut subscriber) = broadcast::channel::<()>(2);
+    for _ in 0..5 {
+        publisher.send(()).unwrap();
+        assert_eq!(*subscriber.recv().unwrap(), ());
+    }
+    let (publisher, mut subscriber) = broadcast::channel::<[u8; 4096]>(2);
+    for i in 0..5u8 {
+        publisher.send([i; 4096]).unwrap();
+        assert!(subscriber.recv().unwrap().iter().all(|&b| b == i));
+    }
+}
+
+#[test]
+fn handles_are_send_and_sync_as_the_contract_says() {
+    fn send<T: Send>() {}
+    fn sync<T: Sync>() {}
+    send::<Publisher<u64>>();
+    send::<Subscriber<u64>>();
+    sync::<Subscriber<u64>>();
+    send::<broadcast::lossy::Publisher<u64>>();
+    send::<broadcast::lossy::Subscriber<u64>>();
+}
+
+#[test]
+#[should_panic(expected = "capacity must be greater than 0")]
+fn zero_capacity_panics() {
+    let _ = broadcast::channel::<u8>(0);
+}
+
+#[test]
+#[should_panic(expected = "capacity overflow")]
+fn overflowing_capacity_panics() {
+    let _ = broadcast::Builder::new(usize::MAX).build::<u8>();
+}
