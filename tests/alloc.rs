@@ -1,0 +1,116 @@
+//! A counting global allocator proves that sending and receiving allocate
+//! nothing once a ring exists.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::mem::MaybeUninit;
+
+use ringbus::{broadcast, mpmc, spsc, Wait};
+
+/// Counts allocations made by the current thread while it is counting.
+struct Counting;
+
+thread_local! {
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+// SAFETY: forwards to the system allocator; the bookkeeping touches only
+// const-initialised thread-locals, which never allocate.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if COUNTING.with(Cell::get) {
+            ALLOCATIONS.with(|n| n.set(n.get() + 1));
+        }
+        // SAFETY: the caller's contract, passed on.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: the caller's contract, passed on.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// The allocations `f` makes on this thread.
+fn allocations(f: impl FnOnce()) -> usize {
+    ALLOCATIONS.with(|n| n.set(0));
+    COUNTING.with(|c| c.set(true));
+    f();
+    COUNTING.with(|c| c.set(false));
+    ALLOCATIONS.with(Cell::get)
+}
+
+#[test]
+fn spsc_send_and_receive_allocate_nothing() {
+    for wait in [Wait::Spin, Wait::Backoff, Wait::Park] {
+        let (mut tx, mut rx) = spsc::Builder::new(64).wait(wait).build::<u64>();
+        let n = allocations(|| {
+            for i in 0..10_000 {
+                tx.try_send(i).unwrap();
+                assert_eq!(rx.try_recv(), Ok(i));
+                tx.send(i).unwrap();
+                assert_eq!(rx.recv(), Ok(i));
+            }
+            for _ in 0..1_000 {
+                let mut chunk = tx.write_chunk_uninit(8).unwrap();
+                let (a, b) = chunk.as_mut_slices();
+                for slot in a.iter_mut().chain(b) {
+                    *slot = MaybeUninit::new(1);
+                }
+                // SAFETY: every slot was initialised.
+                unsafe { chunk.commit_all() };
+                let chunk = rx.read_chunk(8).unwrap();
+                chunk.commit_all();
+            }
+        });
+        assert_eq!(n, 0, "{wait:?}");
+    }
+}
+
+#[test]
+fn mpmc_send_and_receive_allocate_nothing() {
+    for wait in [Wait::Spin, Wait::Backoff, Wait::Park] {
+        let (tx, rx) = mpmc::Builder::new(64).wait(wait).build::<u64>();
+        let n = allocations(|| {
+            for i in 0..10_000 {
+                tx.try_send(i).unwrap();
+                assert_eq!(rx.try_recv(), Ok(i));
+                tx.send(i).unwrap();
+                assert_eq!(rx.recv(), Ok(i));
+            }
+        });
+        assert_eq!(n, 0, "{wait:?}");
+    }
+}
+
+#[test]
+fn broadcast_publish_and_receive_allocate_nothing() {
+    let (mut publisher, mut first) = broadcast::channel::<u64>(64);
+    let mut second = first.clone();
+    let n = allocations(|| {
+        for i in 0..10_000 {
+            publisher.send(i).unwrap();
+            assert_eq!(*first.recv().unwrap(), i);
+            assert_eq!(*second.try_recv().unwrap(), i);
+            let mut loan = publisher.loan();
+            loan.write(i);
+            loan.publish();
+            drop(first.recv_batch().unwrap());
+            drop(second.recv().unwrap());
+        }
+    });
+    assert_eq!(n, 0);
+
+    let (publisher, mut subscriber) = broadcast::lossy::channel::<u64>(64);
+    let n = allocations(|| {
+        for i in 0..10_000 {
+            publisher.send(i).unwrap();
+            assert_eq!(subscriber.recv(), Ok(i));
+        }
+    });
+    assert_eq!(n, 0);
+}
