@@ -1,0 +1,190 @@
+//! Helpers shared by the benchmark files: thread pinning, the spin loop every
+//! spinning peer uses, running a producer/consumer pair and checking what the
+//! consumers received.
+
+// Each bench file uses a different subset of these helpers.
+#![allow(dead_code)]
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Barrier;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use criterion::Criterion;
+
+/// Pins the calling thread to core `index` (modulo the number of cores).
+///
+/// Falls back to leaving the thread where the scheduler puts it when the
+/// platform cannot pin or has fewer than two cores; says so once.
+pub fn pin(index: usize) {
+    static WARNED: AtomicBool = AtomicBool::new(false);
+    let pinned = match core_affinity::get_core_ids() {
+        Some(cores) if cores.len() >= 2 => {
+            core_affinity::set_for_current(cores[index % cores.len()])
+        }
+        _ => false,
+    };
+    if !pinned && !WARNED.swap(true, Ordering::Relaxed) {
+        eprintln!("note: could not pin threads to cores; running unpinned");
+    }
+}
+
+/// How a spinning peer waits between two failed tries: a spin-loop hint for
+/// the first 1024 tries of one operation, then `yield_now`.
+///
+/// The yield only matters when the other side lost its core (another process,
+/// or more threads than cores): a pure spin would then burn a whole time
+/// slice. Every spinning peer uses this same loop, so the comparison stays
+/// fair.
+pub struct Spinner(u32);
+
+impl Spinner {
+    /// A fresh wait for one operation.
+    #[inline]
+    pub fn new() -> Self {
+        Spinner(0)
+    }
+
+    /// Whether this wait has gone on long enough to yield: the place for
+    /// slow checks (has the other side gone?) that must stay off the hot
+    /// path.
+    #[inline]
+    pub fn is_long(&self) -> bool {
+        self.0 >= 1024
+    }
+
+    /// Waits a little before the next try.
+    #[inline]
+    pub fn wait(&mut self) {
+        if self.0 < 1024 {
+            self.0 += 1;
+            std::hint::spin_loop();
+        } else {
+            thread::yield_now();
+        }
+    }
+}
+
+/// `0 + 1 + … + (n - 1)`, wrapping: what a consumer of the values `0..n`
+/// must have summed.
+pub fn expected_sum(n: u64) -> u64 {
+    if n % 2 == 0 {
+        (n / 2).wrapping_mul(n.wrapping_sub(1))
+    } else {
+        n.wrapping_mul((n - 1) / 2)
+    }
+}
+
+/// What a consumer saw: how many messages, their wrapping sum, and the XOR of
+/// every (received ^ expected) for peers whose order is known (0 when every
+/// message came in order).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Seen {
+    /// Messages received.
+    pub count: u64,
+    /// Wrapping sum of the values.
+    pub sum: u64,
+    /// OR of `value ^ expected` over the messages (order check).
+    pub disorder: u64,
+}
+
+impl Seen {
+    /// Records `value` as the message expected to be `expected`.
+    #[inline]
+    pub fn take(&mut self, value: u64, expected: u64) {
+        self.count += 1;
+        self.sum = self.sum.wrapping_add(value);
+        self.disorder |= value ^ expected;
+    }
+
+    /// Adds another consumer's tally.
+    pub fn merge(self, other: Seen) -> Seen {
+        Seen {
+            count: self.count + other.count,
+            sum: self.sum.wrapping_add(other.sum),
+            disorder: self.disorder | other.disorder,
+        }
+    }
+
+    /// Panics unless exactly the values `0..n` arrived (in order if
+    /// `ordered`).
+    #[track_caller]
+    pub fn check(self, n: u64, ordered: bool, peer: &str) {
+        assert_eq!(self.count, n, "{peer}: wrong number of messages");
+        assert_eq!(self.sum, expected_sum(n), "{peer}: wrong sum of messages");
+        if ordered {
+            assert_eq!(self.disorder, 0, "{peer}: messages out of order");
+        }
+    }
+}
+
+/// Runs `producers` and `consumers`, each on its own thread, released
+/// together by a barrier. Returns the time from the first producer's start
+/// to the last consumer's end (both read on the worker threads, so the
+/// spawning thread's scheduling does not count), and the consumers' tallies
+/// merged.
+///
+/// Thread `k` (producers first, then consumers) is pinned to core `k` when
+/// `pin_threads` is set; otherwise the scheduler places them.
+pub fn run<P, C>(producers: Vec<P>, consumers: Vec<C>, pin_threads: bool) -> (Duration, Seen)
+where
+    P: FnOnce() + Send,
+    C: FnOnce() -> Seen + Send,
+{
+    let barrier = Barrier::new(producers.len() + consumers.len());
+    let barrier = &barrier;
+    let n_producers = producers.len();
+    thread::scope(|s| {
+        let producers: Vec<_> = producers
+            .into_iter()
+            .enumerate()
+            .map(|(k, produce)| {
+                s.spawn(move || {
+                    if pin_threads {
+                        pin(k);
+                    }
+                    barrier.wait();
+                    let start = Instant::now();
+                    produce();
+                    start
+                })
+            })
+            .collect();
+        let consumers: Vec<_> = consumers
+            .into_iter()
+            .enumerate()
+            .map(|(k, consume)| {
+                s.spawn(move || {
+                    if pin_threads {
+                        pin(n_producers + k);
+                    }
+                    barrier.wait();
+                    let seen = consume();
+                    (seen, Instant::now())
+                })
+            })
+            .collect();
+        let mut start: Option<Instant> = None;
+        for p in producers {
+            let t = p.join().expect("producer panicked");
+            start = Some(start.map_or(t, |s| s.min(t)));
+        }
+        let start = start.expect("at least one producer");
+        let mut seen = Seen::default();
+        let mut end = start;
+        for c in consumers {
+            let (s, t) = c.join().expect("consumer panicked");
+            seen = seen.merge(s);
+            end = end.max(t);
+        }
+        (end.duration_since(start), seen)
+    })
+}
+
+/// Criterion settings that keep the whole `cargo bench` to a few minutes.
+pub fn config() -> Criterion {
+    Criterion::default()
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+}
