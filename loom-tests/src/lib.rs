@@ -10,7 +10,7 @@
 //! Each model is small (capacity 1 or 2, two or three threads, a handful of
 //! messages) so that loom can explore every interleaving and every
 //! weak-memory outcome within the preemption bound. This file holds what the
-//! models share: a bounded [`model`] runner and a [`Counted`] payload whose
+//! models share: a bounded `model` runner and a `Counted` payload whose
 //! drops are counted.
 
 #![cfg(ringbus_loom)]
