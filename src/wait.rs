@@ -29,10 +29,23 @@
 //! wait. A notifier that sees `sleepers == 0` pays one fence and one load: no
 //! lock, no syscall. The loom model `park_wakeup` in `loom-tests/` fails when
 //! either fence is removed.
+//!
+//! On Linux the pair is asymmetric (`sync::light_fence`,
+//! `sync::heavy_fence`): the sleeper, already on its slow path, makes
+//! `membarrier(2)` run a full barrier on every running thread of the process,
+//! so the notifier's `F1` shrinks to a compiler fence and a message costs no
+//! fence instruction at all. The argument is the same with `F1` placed where
+//! the membarrier interrupts the notifier: if that point comes before `R_s`,
+//! `W_t` has left the store buffer when the sleeper reads `tail`; if after,
+//! `R_s` sees `W_s`, which the syscall made visible before it interrupted
+//! anyone.
 
 use std::time::Instant;
 
-use crate::sync::{fence, spin_loop, yield_now, AtomicUsize, Backoff, Condvar, Mutex, Ordering};
+use crate::sync::{
+    asymmetric_fences, heavy_fence, light_fence, spin_loop, yield_now, AtomicUsize, Backoff,
+    Condvar, Mutex, Ordering,
+};
 
 /// How a sender waits while the ring is full, and a receiver while it is empty.
 ///
@@ -96,6 +109,8 @@ pub(crate) struct Signal {
 
 impl Signal {
     pub(crate) fn new() -> Self {
+        // Settle the fence mode before any handle can notify.
+        let _ = asymmetric_fences();
         Signal {
             sleepers: AtomicUsize::new(0),
             lock: Mutex::new(()),
@@ -107,8 +122,9 @@ impl Signal {
     #[inline]
     pub(crate) fn notify(&self) {
         // F1: orders the caller's publishing store before the load below, and
-        // pairs with F2 in `sleep` (see the module doc).
-        fence(Ordering::SeqCst);
+        // pairs with F2 in `sleep` (see the module doc). A compiler fence when
+        // F2 is a membarrier (`sync::light_fence`).
+        light_fence();
         // Relaxed: the fences above and in `sleep` order this load against the
         // sleeper's increment; no data is read through it.
         if self.sleepers.load(Ordering::Relaxed) != 0 {
@@ -139,8 +155,8 @@ impl Signal {
         let guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
         // W_s. Relaxed: ordered by F2 below.
         self.sleepers.fetch_add(1, Ordering::Relaxed);
-        // F2: pairs with F1 in `notify`.
-        fence(Ordering::SeqCst);
+        // F2: pairs with F1 in `notify` (`sync::heavy_fence`).
+        heavy_fence();
         let result = attempt();
         let guard = match (&result, deadline) {
             (Some(_), _) => guard,
