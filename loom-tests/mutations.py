@@ -47,6 +47,9 @@ muts = [
  ("lossy: no second stamp check", "src/broadcast/lossy.rs", "            if after == before {", "            if true {", "lossy", None),
  ("lossy: a lapped reader resumes one message too early", "src/broadcast/lossy.rs", "        Err(Some(w.wrapping_add(1).wrapping_sub(ring.capacity())))", "        Err(Some(w.wrapping_sub(ring.capacity())))", "lossy", None),
  ("broadcast: publisher does not drop the old message before reuse", "src/broadcast.rs", "                .with_mut(|slot| unsafe { (*slot).assume_init_drop() });\n            self.slot_empty.set(true);", "                .with_mut(|_slot| ());\n            self.slot_empty.set(true);", "broadcast", None),
+ ("multi: mark store Release->Relaxed", "src/broadcast/multi.rs", "ring.published[sequence & ring.mask].store(sequence.wrapping_add(1), Ordering::Release);", "ring.published[sequence & ring.mask].store(sequence.wrapping_add(1), Ordering::Relaxed);", "broadcast", None),
+ ("multi: mark load Acquire->Relaxed", "src/broadcast/multi.rs", "&& ring.published[end & ring.mask].load(Ordering::Acquire) == end.wrapping_add(1)", "&& ring.published[end & ring.mask].load(Ordering::Relaxed) == end.wrapping_add(1)", "broadcast", None),
+ ("multi: subscribers read up to the claimed tail, not the marks", "src/broadcast.rs", "            multi::readable_end(self, cursor)", "            self.tail.load(Ordering::Acquire)", "broadcast", None),
 ]
 sel = sys.argv[1:] 
 pre = os.environ.get("P","2")

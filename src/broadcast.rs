@@ -23,6 +23,9 @@
 //! - [`Publisher::loan`] lends the next slot to be written in place.
 //! - [`lossy`] is the variant whose publisher never waits: a subscriber that
 //!   falls a whole ring behind loses messages and is told how many.
+//! - [`Builder::build_multi`] makes the form for many publishing threads
+//!   ([`MultiPublisher`], the Disruptor's multi-producer sequencer), with the
+//!   same subscribers.
 //!
 //! # Algorithm
 //!
@@ -96,6 +99,9 @@ use crate::wait::{self, Signal, Wait};
 
 mod cursors;
 pub mod lossy;
+mod multi;
+
+pub use multi::MultiPublisher;
 
 use cursors::{Cursors, Entry};
 
@@ -161,13 +167,48 @@ impl Builder {
     /// byte size of the ring overflows.
     #[track_caller]
     pub fn build<T>(self) -> (Publisher<T>, Subscriber<T>) {
-        let ring = Arc::new(Ring::new(self.capacity, self.wait));
+        let ring = Arc::new(Ring::new(self.capacity, self.wait, false));
         let publisher = Publisher {
             ring: ring.clone(),
             tail: Cell::new(0),
             gate: Cell::new(0),
             slot_empty: Cell::new(true),
         };
+        let subscriber = Subscriber::join(ring, 0);
+        (publisher, subscriber)
+    }
+
+    /// Allocates the ring for many publishing threads (the Disruptor's
+    /// multi-producer sequencer) and returns a first publisher, to clone for
+    /// each thread, and a first subscriber.
+    ///
+    /// # Panics
+    ///
+    /// As [`build`](Builder::build).
+    ///
+    /// ```
+    /// let (publisher, mut subscriber) =
+    ///     ringbus::broadcast::Builder::new(64).build_multi::<(u8, u32)>();
+    /// let threads: Vec<_> = (0..2u8)
+    ///     .map(|id| {
+    ///         let publisher = publisher.clone();
+    ///         std::thread::spawn(move || (0..100).for_each(|i| publisher.send((id, i)).unwrap()))
+    ///     })
+    ///     .collect();
+    /// drop(publisher);
+    /// let mut next = [0u32; 2];
+    /// while let Ok(sample) = subscriber.recv() {
+    ///     let (id, i) = *sample;
+    ///     assert_eq!(i, next[id as usize]); // each publisher's order is kept
+    ///     next[id as usize] += 1;
+    /// }
+    /// assert_eq!(next, [100, 100]);
+    /// # threads.into_iter().for_each(|t| t.join().unwrap());
+    /// ```
+    #[track_caller]
+    pub fn build_multi<T>(self) -> (MultiPublisher<T>, Subscriber<T>) {
+        let ring = Arc::new(Ring::new(self.capacity, self.wait, true));
+        let publisher = MultiPublisher::new(ring.clone());
         let subscriber = Subscriber::join(ring, 0);
         (publisher, subscriber)
     }
@@ -196,6 +237,14 @@ struct Ring<T> {
     /// The slots. The last `min(tail, capacity)` sequences are initialised
     /// (but see `tail_slot_empty`).
     slots: Box<[UnsafeCell<MaybeUninit<T>>]>,
+    /// Multi-publisher form only (else empty): per slot, `s + 1` once
+    /// message `s` is written there. With several publishers `tail` counts
+    /// claimed sequences, which may be written out of order; subscribers read
+    /// up to the first slot not yet marked (see `multi.rs`).
+    published: Box<[AtomicUsize]>,
+    /// Multi-publisher form only: live publishers; the last one to drop
+    /// sets `publisher_gone`.
+    publishers: AtomicUsize,
 }
 
 // SAFETY: messages are written on the publisher's thread and read through
@@ -208,8 +257,9 @@ unsafe impl<T: Send + Sync> Sync for Ring<T> {}
 
 impl<T> Ring<T> {
     #[track_caller]
-    fn new(capacity: usize, wait: Wait) -> Self {
+    fn new(capacity: usize, wait: Wait, multi: bool) -> Self {
         let slots = crate::capacity::slots::<T>(capacity);
+        let published = if multi { slots } else { 0 };
         Ring {
             tail: CachePadded::new(AtomicUsize::new(0)),
             cursors: Cursors::new(),
@@ -222,6 +272,8 @@ impl<T> Ring<T> {
             slots: (0..slots)
                 .map(|_| UnsafeCell::new(MaybeUninit::uninit()))
                 .collect(),
+            published: (0..published).map(|_| AtomicUsize::new(0)).collect(),
+            publishers: AtomicUsize::new(1),
         }
     }
 
@@ -233,6 +285,19 @@ impl<T> Ring<T> {
     #[inline]
     fn slot(&self, sequence: usize) -> &UnsafeCell<MaybeUninit<T>> {
         &self.slots[sequence & self.mask]
+    }
+
+    /// One past the last message readable in order from `cursor`, as far as
+    /// this thread can tell.
+    #[inline]
+    fn readable_end(&self, cursor: usize) -> usize {
+        if self.published.is_empty() {
+            // Acquire: pairs with the publisher's Release store of `tail`;
+            // its writes of the slots before it happen before our reads.
+            self.tail.load(Ordering::Acquire)
+        } else {
+            multi::readable_end(self, cursor)
+        }
     }
 }
 
@@ -914,10 +979,8 @@ impl<T> Subscriber<T> {
     /// assert_eq!(subscriber.len(), 1);
     /// ```
     pub fn len(&self) -> usize {
-        // Acquire: pairs with the publisher's Release store of `tail`.
         self.ring
-            .tail
-            .load(Ordering::Acquire)
+            .readable_end(self.cursor)
             .wrapping_sub(self.cursor)
     }
 
@@ -999,17 +1062,16 @@ fn start_recv<T>(ring: &Ring<T>, cursor: usize, tail: &mut usize) -> Result<(), 
     if *tail != cursor {
         return Ok(());
     }
-    // *Possibly* empty. Acquire: pairs with the publisher's Release store of
-    // `tail`; its writes of the slots before it happen before our reads.
-    *tail = ring.tail.load(Ordering::Acquire);
+    // *Possibly* empty: look at what the publisher has released since.
+    *tail = ring.readable_end(cursor);
     if *tail != cursor {
         return Ok(());
     }
-    // Acquire: pairs with the Release store in `Publisher::drop`, after its
-    // last store of `tail`...
+    // Acquire: pairs with the Release store in `Publisher::drop` (or the last
+    // `MultiPublisher::drop`), after its last publication...
     if ring.publisher_gone.load(Ordering::Acquire) {
-        // ...so this refresh sees the final `tail`: drain, then disconnect.
-        *tail = ring.tail.load(Ordering::Acquire);
+        // ...so this refresh sees everything: drain, then disconnect.
+        *tail = ring.readable_end(cursor);
         if *tail != cursor {
             return Ok(());
         }

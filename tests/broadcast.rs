@@ -400,3 +400,59 @@ fn zero_capacity_panics() {
 fn overflowing_capacity_panics() {
     let _ = broadcast::Builder::new(usize::MAX).build::<u8>();
 }
+
+#[test]
+fn multi_publisher_every_subscriber_sees_every_message_in_publisher_order() {
+    const PER: u64 = 20_000;
+    for wait in [Wait::Backoff, Wait::Park] {
+        let (publisher, first) = broadcast::Builder::new(32)
+            .wait(wait)
+            .build_multi::<(u64, u64)>();
+        let second = first.clone();
+        let readers: Vec<_> = [first, second]
+            .into_iter()
+            .map(|mut subscriber| {
+                thread::spawn(move || {
+                    let mut next = [0u64; 2];
+                    while let Ok(sample) = subscriber.recv() {
+                        let (id, i) = *sample;
+                        assert_eq!(i, next[id as usize], "publisher {id} out of order");
+                        next[id as usize] += 1;
+                    }
+                    next
+                })
+            })
+            .collect();
+        let publishers: Vec<_> = (0..2u64)
+            .map(|id| {
+                let publisher = publisher.clone();
+                thread::spawn(move || (0..PER).for_each(|i| publisher.send((id, i)).unwrap()))
+            })
+            .collect();
+        drop(publisher);
+        publishers.into_iter().for_each(|p| p.join().unwrap());
+        for reader in readers {
+            assert_eq!(reader.join().unwrap(), [PER, PER], "{wait:?}");
+        }
+    }
+}
+
+#[test]
+fn multi_publisher_drops_every_message_once() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let (publisher, mut subscriber) = broadcast::Builder::new(4).build_multi();
+    let other = publisher.clone();
+    for _ in 0..10 {
+        publisher.send(Counted(drops.clone())).unwrap();
+        other.send(Counted(drops.clone())).unwrap();
+        drop(subscriber.recv().unwrap());
+        drop(subscriber.recv().unwrap());
+    }
+    other.send(Counted(drops.clone())).unwrap();
+    drop((publisher, other));
+    assert_eq!(count(&drops), 21 - 4);
+    assert!(subscriber.recv().is_ok());
+    assert!(subscriber.recv().is_err());
+    drop(subscriber);
+    assert_eq!(count(&drops), 21);
+}

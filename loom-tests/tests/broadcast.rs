@@ -164,3 +164,20 @@ fn subscribers_gone_while_publisher_blocked() {
         leaver.join().unwrap();
     });
 }
+
+/// Two publishers claim sequences of a capacity-1 ring concurrently: the
+/// subscriber sees both messages once, each only after it is written.
+#[test]
+fn multi_publisher_claims_and_marks() {
+    model(|| {
+        let (publisher, subscriber) = broadcast::Builder::new(1).wait(Wait::Park).build_multi();
+        let other = publisher.clone();
+        let first = thread::spawn(move || publisher.send(1).unwrap());
+        let second = thread::spawn(move || other.send(2).unwrap());
+        let mut seen = drain(subscriber);
+        seen.sort_unstable();
+        assert_eq!(seen, [1, 2]);
+        first.join().unwrap();
+        second.join().unwrap();
+    });
+}

@@ -1,0 +1,313 @@
+//! The multi-publisher form of the broadcast ring: many threads publish into
+//! one ring, with the same [`Subscriber`](super::Subscriber)s.
+//!
+//! # Algorithm
+//!
+//! The Disruptor's multi-producer sequencer. `tail` no longer says what is
+//! published: it counts *claimed* sequences. A publisher claims the next
+//! sequence with one compare-exchange on `tail` (after checking, against
+//! the slowest cursor, that its slot is free), writes the slot, and marks it
+//! in a per-slot array with `s + 1` (`Release`). Claims complete out of
+//! order, so a subscriber reads forward from its cursor while the marks say
+//! "written" (`Acquire`), and stops at the first gap:
+//!
+//! ```text
+//!   claimed:  … 7   8   9  10      tail = 11
+//!   marks:      8   9   ·  11      (9 still being written by a slower thread)
+//!               └─┬─┘
+//!         readable: 7, 8; then wait for 9
+//! ```
+//!
+//! Why nothing is lost or duplicated: the compare-exchange hands every
+//! sequence to exactly one publisher; a claim is made only when the slowest
+//! cursor is past the slot's previous message, so no publisher overwrites
+//! what a subscriber may still read (the cursor scan is the one of
+//! [`Publisher`](super::Publisher)); a subscriber reads sequence `s` only
+//! after acquiring its mark, and the mark `s + 1` cannot be mistaken for an
+//! earlier or later lap's.
+
+use std::cell::Cell;
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use super::Ring;
+use crate::error::{SendError, SendTimeoutError, TrySendError};
+use crate::sync::{Arc, Ordering};
+use crate::wait;
+
+/// One past the last message readable in order from `cursor`: the first
+/// sequence whose slot is not marked written.
+#[inline]
+pub(super) fn readable_end<T>(ring: &Ring<T>, cursor: usize) -> usize {
+    let mut end = cursor;
+    while end.wrapping_sub(cursor) < ring.capacity()
+        // Acquire: pairs with the publisher's Release store of the mark; its
+        // write of the slot happens before our read.
+        && ring.published[end & ring.mask].load(Ordering::Acquire) == end.wrapping_add(1)
+    {
+        end = end.wrapping_add(1);
+    }
+    end
+}
+
+/// A publishing end of a multi-publisher [`broadcast`](super) ring, from
+/// [`Builder::build_multi`](super::Builder::build_multi). Clone it for each
+/// publishing thread; subscribers disconnect when the last clone drops.
+///
+/// Every subscriber sees every message, and the messages of one publisher
+/// in the order it sent them. To add a subscriber, clone an existing one
+/// (there is no `subscribe` here: a subscriber made from a thread that
+/// publishes nothing could not be placed safely against claims in flight).
+///
+/// `Send` when `T: Send + Sync`; not `Sync` (it caches the gate in a `Cell`).
+pub struct MultiPublisher<T> {
+    ring: Arc<Ring<T>>,
+    /// The slowest cursor as this handle last saw it: a lower bound.
+    gate: Cell<usize>,
+}
+
+impl<T> MultiPublisher<T> {
+    pub(super) fn new(ring: Arc<Ring<T>>) -> Self {
+        MultiPublisher {
+            ring,
+            gate: Cell::new(0),
+        }
+    }
+
+    /// Publishes `value` if the slowest subscriber leaves room, without
+    /// waiting.
+    ///
+    /// # Errors
+    ///
+    /// [`TrySendError::Full`] if the slowest subscriber is a whole ring
+    /// behind, [`TrySendError::Disconnected`] if there is no subscriber;
+    /// either way the value comes back.
+    ///
+    /// ```
+    /// use ringbus::TrySendError;
+    ///
+    /// let (publisher, subscriber) = ringbus::broadcast::Builder::new(1).build_multi();
+    /// let other = publisher.clone();
+    /// assert_eq!(publisher.try_send(1), Ok(()));
+    /// assert_eq!(other.try_send(2), Err(TrySendError::Full(2)));
+    /// drop(subscriber);
+    /// assert_eq!(other.try_send(3), Err(TrySendError::Disconnected(3)));
+    /// ```
+    pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
+        match self.claim() {
+            Ok(sequence) => {
+                self.write(sequence, value);
+                Ok(())
+            }
+            Err(TrySendError::Full(())) => Err(TrySendError::Full(value)),
+            Err(TrySendError::Disconnected(())) => Err(TrySendError::Disconnected(value)),
+        }
+    }
+
+    /// Publishes `value`, waiting while the slowest subscriber is a whole
+    /// ring behind.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError`] holding the value if there is no subscriber.
+    ///
+    /// ```
+    /// let (publisher, mut subscriber) = ringbus::broadcast::Builder::new(4).build_multi();
+    /// publisher.send('x').unwrap();
+    /// assert_eq!(*subscriber.recv().unwrap(), 'x');
+    /// ```
+    pub fn send(&self, value: T) -> Result<(), SendError<T>> {
+        self.send_until(value, None).map_err(|err| match err {
+            SendTimeoutError::Disconnected(value) | SendTimeoutError::Timeout(value) => {
+                SendError(value)
+            }
+        })
+    }
+
+    /// Publishes `value`, waiting at most `timeout` for room.
+    ///
+    /// # Errors
+    ///
+    /// [`SendTimeoutError::Timeout`] if there was no room in time,
+    /// [`SendTimeoutError::Disconnected`] if there is no subscriber; either
+    /// way the value comes back.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use ringbus::SendTimeoutError;
+    ///
+    /// let (publisher, _subscriber) = ringbus::broadcast::Builder::new(1).build_multi();
+    /// publisher.send(1).unwrap();
+    /// let err = publisher.send_timeout(2, Duration::from_millis(1));
+    /// assert_eq!(err, Err(SendTimeoutError::Timeout(2)));
+    /// ```
+    pub fn send_timeout(&self, value: T, timeout: Duration) -> Result<(), SendTimeoutError<T>> {
+        self.send_until(value, wait::deadline(timeout))
+    }
+
+    fn send_until(&self, value: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
+        let ring = &*self.ring;
+        let claimed = wait::block(ring.wait, &ring.not_full, deadline, || match self.claim() {
+            Ok(sequence) => Some(Ok(sequence)),
+            Err(TrySendError::Disconnected(())) => Some(Err(())),
+            Err(TrySendError::Full(())) => None,
+        });
+        match claimed {
+            Some(Ok(sequence)) => {
+                self.write(sequence, value);
+                Ok(())
+            }
+            Some(Err(())) => Err(SendTimeoutError::Disconnected(value)),
+            None => Err(SendTimeoutError::Timeout(value)),
+        }
+    }
+
+    /// Claims the next sequence if its slot is free and a subscriber exists.
+    fn claim(&self) -> Result<usize, TrySendError<()>> {
+        let ring = &*self.ring;
+        let capacity = ring.capacity();
+        // Relaxed: only where to start; the compare-exchange decides.
+        let mut current = ring.tail.load(Ordering::Relaxed);
+        loop {
+            // The cached gate is a lower bound: *possibly* full.
+            let room = if current.wrapping_sub(self.gate.get()) < capacity {
+                true
+            } else {
+                let lag = ring.cursors.lag(current);
+                self.gate.set(current.wrapping_sub(lag));
+                lag < capacity
+            };
+            // After the scan, as in `Publisher::start_send`.
+            if ring.cursors.live() == 0 {
+                return Err(TrySendError::Disconnected(()));
+            }
+            if !room {
+                return Err(TrySendError::Full(()));
+            }
+            // Relaxed: the claim only picks one publisher per sequence; the
+            // scan above (Acquire) ordered the subscribers' reads of the
+            // slot's old message before our reuse of it.
+            match ring.tail.compare_exchange_weak(
+                current,
+                current.wrapping_add(1),
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return Ok(current),
+                Err(actual) => current = actual,
+            }
+        }
+    }
+
+    /// Writes the claimed `sequence` and marks it written.
+    fn write(&self, sequence: usize, value: T) {
+        let ring = &*self.ring;
+        let slot = ring.slot(sequence);
+        if sequence >= ring.capacity() {
+            // SAFETY: the slot holds message `sequence - capacity`, written
+            // (every claim is written at once) and passed by every cursor
+            // (the claim's gate check, whose Acquire scan pairs with the
+            // subscribers' Release cursor stores); this claim alone owns the
+            // slot now, and drops the old message once.
+            slot.with_mut(|slot| unsafe { (*slot).assume_init_drop() });
+        }
+        // SAFETY: as above: only this claim touches the slot until its mark.
+        slot.with_mut(|slot| unsafe { (*slot).write(value) });
+        // Release: pairs with the subscribers' Acquire load of the mark in
+        // `readable_end`; the write above happens before their reads.
+        ring.published[sequence & ring.mask].store(sequence.wrapping_add(1), Ordering::Release);
+        if ring.wait.may_sleep() {
+            ring.not_empty.notify();
+        }
+    }
+
+    /// The number of slots, a power of two.
+    ///
+    /// ```
+    /// let (publisher, _s) = ringbus::broadcast::Builder::new(3).build_multi::<u8>();
+    /// assert_eq!(publisher.capacity(), 4);
+    /// ```
+    pub fn capacity(&self) -> usize {
+        self.ring.capacity()
+    }
+
+    /// The number of claimed messages the slowest subscriber has not read.
+    ///
+    /// ```
+    /// let (publisher, _s) = ringbus::broadcast::Builder::new(4).build_multi();
+    /// publisher.send(1).unwrap();
+    /// assert_eq!(publisher.len(), 1);
+    /// ```
+    pub fn len(&self) -> usize {
+        // Relaxed: a snapshot.
+        let tail = self.ring.tail.load(Ordering::Relaxed);
+        let lag = self.ring.cursors.lag(tail);
+        self.gate.set(tail.wrapping_sub(lag));
+        lag
+    }
+
+    /// Whether every subscriber has read everything claimed.
+    ///
+    /// ```
+    /// let (publisher, _s) = ringbus::broadcast::Builder::new(4).build_multi::<u8>();
+    /// assert!(publisher.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether a `try_send` would now say `Full`.
+    ///
+    /// ```
+    /// let (publisher, _s) = ringbus::broadcast::Builder::new(1).build_multi();
+    /// publisher.send(1).unwrap();
+    /// assert!(publisher.is_full());
+    /// ```
+    pub fn is_full(&self) -> bool {
+        self.ring.cursors.live() != 0 && self.len() >= self.capacity()
+    }
+
+    /// The number of subscribers alive now.
+    ///
+    /// ```
+    /// let (publisher, subscriber) = ringbus::broadcast::Builder::new(4).build_multi::<u8>();
+    /// assert_eq!(publisher.subscribers(), 1);
+    /// # drop(subscriber);
+    /// ```
+    pub fn subscribers(&self) -> usize {
+        self.ring.cursors.live()
+    }
+}
+
+impl<T> Clone for MultiPublisher<T> {
+    /// Another publisher on the same ring, for another thread.
+    fn clone(&self) -> Self {
+        // Relaxed: we hold a publisher, so the count cannot reach 0 meanwhile.
+        self.ring.publishers.fetch_add(1, Ordering::Relaxed);
+        MultiPublisher {
+            ring: self.ring.clone(),
+            gate: Cell::new(self.gate.get()),
+        }
+    }
+}
+
+impl<T> Drop for MultiPublisher<T> {
+    fn drop(&mut self) {
+        // AcqRel: the last publisher's flag store below then happens after
+        // every publisher's marks (release sequence of the count).
+        if self.ring.publishers.fetch_sub(1, Ordering::AcqRel) == 1 {
+            // Release: pairs with the subscribers' Acquire load of the flag.
+            self.ring.publisher_gone.store(true, Ordering::Release);
+            self.ring.not_empty.notify();
+        }
+    }
+}
+
+impl<T> fmt::Debug for MultiPublisher<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MultiPublisher")
+            .field("capacity", &self.capacity())
+            .field("subscribers", &self.subscribers())
+            .finish_non_exhaustive()
+    }
+}
