@@ -27,9 +27,8 @@
 use std::cell::UnsafeCell;
 use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{mpsc, Barrier};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::sync::mpsc;
+use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use crossbeam_utils::CachePadded;
@@ -37,7 +36,7 @@ use ringbus::spsc::{self, ChunkError};
 use ringbus::{TryRecvError, TrySendError, Wait};
 
 mod common;
-use common::{run, Seen, Spinner};
+use common::{pingpong, run, spin_for, Seen, Spinner};
 
 /// Slots in every ring of this file.
 const CAPACITY: usize = 1024;
@@ -460,53 +459,6 @@ fn throughput(c: &mut Criterion) {
 // ---------------------------------------------------------------------------
 // Ping-pong peers: the pinger (core 0) sends `i`, the echo thread (core 1)
 // sends it back; `n` round trips, timed on the pinger.
-
-/// Runs `n` round trips: `ping(i)` sends `i` and returns the echo;
-/// `echo()` serves one round trip. The pinger runs on core 0 and is timed,
-/// the echo thread on core 1; every echo is checked.
-fn pingpong<P, E>(n: u64, peer: &str, mut ping: P, mut echo: E) -> Duration
-where
-    P: FnMut(u64) -> u64 + Send,
-    E: FnMut() + Send,
-{
-    let barrier = Barrier::new(2);
-    let barrier = &barrier;
-    let (time, seen) = thread::scope(|s| {
-        let echoer = s.spawn(move || {
-            common::pin(1);
-            barrier.wait();
-            for _ in 0..n {
-                echo();
-            }
-        });
-        let pinger = s.spawn(move || {
-            common::pin(0);
-            barrier.wait();
-            let start = Instant::now();
-            let mut seen = Seen::default();
-            for i in 0..n {
-                seen.take(ping(i), i);
-            }
-            (start.elapsed(), seen)
-        });
-        echoer.join().expect("echo thread panicked");
-        pinger.join().expect("pinger panicked")
-    });
-    seen.check(n, true, peer);
-    time
-}
-
-/// Spins until `f` returns `Some`.
-#[inline]
-fn spin_for<T>(mut f: impl FnMut() -> Option<T>) -> T {
-    let mut spin = Spinner::new();
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        spin.wait();
-    }
-}
 
 fn pp_ringbus(n: u64, wait: Wait) -> Duration {
     let (ping_tx, ping_rx) = spsc::Builder::new(CAPACITY).wait(wait).build::<u64>();

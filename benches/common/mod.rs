@@ -188,3 +188,96 @@ pub fn config() -> Criterion {
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3))
 }
+
+/// Runs `n` round trips: `ping(i)` sends `i` and returns the echo;
+/// `echo()` serves one round trip. The pinger runs on core 0 and is timed,
+/// the echo thread on core 1; every echo is checked.
+pub fn pingpong<P, E>(n: u64, peer: &str, ping: P, echo: E) -> Duration
+where
+    P: FnMut(u64) -> u64 + Send,
+    E: FnMut() + Send,
+{
+    pingpong_with(n, peer, ping, echo, None)
+}
+
+/// Like [`pingpong`], and also records every round trip's time in
+/// nanoseconds (`Instant` read around each ping: about 20 ns of overhead per
+/// sample, the same for every peer). Returns the samples, unsorted.
+pub fn pingpong_samples<P, E>(n: u64, peer: &str, ping: P, echo: E) -> Vec<u64>
+where
+    P: FnMut(u64) -> u64 + Send,
+    E: FnMut() + Send,
+{
+    let mut samples = Vec::with_capacity(n as usize);
+    pingpong_with(n, peer, ping, echo, Some(&mut samples));
+    samples
+}
+
+fn pingpong_with<P, E>(
+    n: u64,
+    peer: &str,
+    mut ping: P,
+    mut echo: E,
+    samples: Option<&mut Vec<u64>>,
+) -> Duration
+where
+    P: FnMut(u64) -> u64 + Send,
+    E: FnMut() + Send,
+{
+    let barrier = Barrier::new(2);
+    let barrier = &barrier;
+    let (time, seen) = thread::scope(|s| {
+        let echoer = s.spawn(move || {
+            pin(1);
+            barrier.wait();
+            for _ in 0..n {
+                echo();
+            }
+        });
+        let pinger = s.spawn(move || {
+            pin(0);
+            barrier.wait();
+            let start = Instant::now();
+            let mut seen = Seen::default();
+            match samples {
+                None => {
+                    for i in 0..n {
+                        seen.take(ping(i), i);
+                    }
+                }
+                Some(samples) => {
+                    for i in 0..n {
+                        let t = Instant::now();
+                        seen.take(ping(i), i);
+                        samples.push(t.elapsed().as_nanos() as u64);
+                    }
+                }
+            }
+            (start.elapsed(), seen)
+        });
+        echoer.join().expect("echo thread panicked");
+        pinger.join().expect("pinger panicked")
+    });
+    seen.check(n, true, peer);
+    time
+}
+
+/// The `q`-quantile (0.0..=1.0) of `samples`, which it sorts.
+pub fn quantile(samples: &mut [u64], q: f64) -> u64 {
+    samples.sort_unstable();
+    let rank = ((samples.len() as f64 - 1.0) * q).round() as usize;
+    samples[rank]
+}
+
+/// Spins until `f` returns `Some`, with the same [`Spinner`] every spinning
+/// peer uses.
+#[inline]
+pub fn spin_for<T>(mut f: impl FnMut() -> Option<T>) -> T {
+    let mut spin = Spinner::new();
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        spin.wait();
+    }
+}
