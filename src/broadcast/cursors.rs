@@ -178,6 +178,7 @@ impl Cursors {
     }
 
     /// The atomic word behind `entry`.
+    #[inline]
     pub(super) fn entry<'a>(&'a self, entry: &Entry) -> &'a AtomicUsize {
         // SAFETY: `entry` was returned by `join` on this table, whose segments
         // live as long as it does.
@@ -185,6 +186,7 @@ impl Cursors {
     }
 
     /// Subscribers alive now.
+    #[inline]
     pub(super) fn live(&self) -> usize {
         // Acquire: pairs with the Release decrement in `leave`.
         self.live.load(Ordering::Acquire)
