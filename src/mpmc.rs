@@ -87,7 +87,7 @@ use std::time::{Duration, Instant};
 use crate::error::{
     RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
 };
-use crate::sync::{Arc, AtomicUsize, Backoff, CachePadded, Ordering, UnsafeCell};
+use crate::sync::{Arc, AtomicUsize, Backoff, CachePadded, Mutex, Ordering, UnsafeCell};
 use crate::wait::{self, Signal, Wait};
 
 /// Creates a ring of at least `capacity` slots with the default [`Wait`]
@@ -491,6 +491,72 @@ impl<T> Drop for Ring<T> {
                 .with_mut(|v| unsafe { (*v).assume_init_drop() });
             index = index.wrapping_add(1);
         }
+    }
+}
+
+/// A ring that mints its handles on demand: the bus's endpoints, where either
+/// side may connect first and may come back after leaving.
+///
+/// The ring is built with one sender and one receiver, the *seeds*, kept here
+/// until the first handle of that side is asked for: while a side's seed is
+/// held, the other side does not see it as gone (a sender with no receiver yet
+/// buffers and then waits; a receiver with no sender yet waits). Once a side's
+/// minted handles have all dropped, the other side sees it disconnected, as
+/// with [`channel`]; minting another handle of that side reconnects it.
+///
+/// Minting takes a lock (connect time only); the handles it returns are the
+/// ordinary lock-free [`Sender`] and [`Receiver`].
+// The pattern endpoints that mint from it land next; until then only the tests use it.
+#[allow(dead_code)]
+pub(crate) struct Anchor<T> {
+    ring: Arc<Ring<T>>,
+    /// The seed sender, until the first sender is asked for.
+    sender_seed: Mutex<Option<Sender<T>>>,
+    /// The seed receiver, until the first receiver is asked for.
+    receiver_seed: Mutex<Option<Receiver<T>>>,
+}
+
+#[allow(dead_code)]
+impl<T> Anchor<T> {
+    /// A ring of at least `capacity` slots, no side connected yet.
+    ///
+    /// # Panics
+    ///
+    /// As [`Builder::build`].
+    #[track_caller]
+    pub(crate) fn new(capacity: usize, wait: Wait) -> Self {
+        let (tx, rx) = Builder::new(capacity).wait(wait).build();
+        Anchor {
+            ring: tx.ring.clone(),
+            sender_seed: Mutex::new(Some(tx)),
+            receiver_seed: Mutex::new(Some(rx)),
+        }
+    }
+
+    /// A sender: the seed if no sender was minted yet, else a new one.
+    pub(crate) fn sender(&self) -> Sender<T> {
+        let mut seed = self.sender_seed.lock().unwrap_or_else(|p| p.into_inner());
+        seed.take().unwrap_or_else(|| {
+            // Relaxed: a count, as in `Sender::clone`. Rising from 0 (every
+            // minted sender gone) reconnects the side; no data travels with
+            // the count, messages are ordered by the slot stamps.
+            self.ring.handles.senders.fetch_add(1, Ordering::Relaxed);
+            Sender {
+                ring: self.ring.clone(),
+            }
+        })
+    }
+
+    /// A receiver: the seed if no receiver was minted yet, else a new one.
+    pub(crate) fn receiver(&self) -> Receiver<T> {
+        let mut seed = self.receiver_seed.lock().unwrap_or_else(|p| p.into_inner());
+        seed.take().unwrap_or_else(|| {
+            // Relaxed: as in `sender`.
+            self.ring.handles.receivers.fetch_add(1, Ordering::Relaxed);
+            Receiver {
+                ring: self.ring.clone(),
+            }
+        })
     }
 }
 
@@ -910,5 +976,69 @@ impl<'a, T> IntoIterator for &'a Receiver<T> {
 
     fn into_iter(self) -> Iter<'a, T> {
         self.iter()
+    }
+}
+
+#[cfg(all(test, not(ringbus_loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn anchor_sender_first_buffers_until_a_receiver_connects() {
+        let anchor = Anchor::<u32>::new(2, Wait::Park);
+        let tx = anchor.sender();
+        assert_eq!(tx.try_send(1), Ok(()));
+        assert_eq!(tx.try_send(2), Ok(()));
+        assert_eq!(tx.try_send(3), Err(TrySendError::Full(3)));
+        let rx = anchor.receiver();
+        assert_eq!(rx.try_recv(), Ok(1));
+        assert_eq!(rx.try_recv(), Ok(2));
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+    }
+
+    #[test]
+    fn anchor_receiver_first_waits_for_a_sender() {
+        let anchor = Anchor::<u32>::new(2, Wait::Park);
+        let rx = anchor.receiver();
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+        assert!(!rx.is_disconnected());
+        let tx = anchor.sender();
+        tx.send(7).unwrap();
+        assert_eq!(rx.recv(), Ok(7));
+    }
+
+    #[test]
+    fn anchor_side_disconnects_when_its_minted_handles_drop_and_reconnects() {
+        let anchor = Anchor::<u32>::new(4, Wait::Park);
+        let rx = anchor.receiver();
+        let tx = anchor.sender();
+        let tx2 = anchor.sender();
+        tx.send(1).unwrap();
+        drop(tx);
+        tx2.send(2).unwrap();
+        drop(tx2);
+        assert_eq!(rx.recv(), Ok(1));
+        assert_eq!(rx.recv(), Ok(2));
+        assert_eq!(rx.recv(), Err(RecvError));
+        // A sender connecting again revives the side.
+        let tx3 = anchor.sender();
+        assert!(!rx.is_disconnected());
+        tx3.send(3).unwrap();
+        assert_eq!(rx.recv(), Ok(3));
+        drop(rx);
+        assert_eq!(tx3.try_send(4), Err(TrySendError::Disconnected(4)));
+        let rx2 = anchor.receiver();
+        tx3.send(5).unwrap();
+        assert_eq!(rx2.recv(), Ok(5));
+    }
+
+    #[test]
+    fn anchor_drop_with_seeds_drops_buffered_messages() {
+        let anchor = Anchor::<std::sync::Arc<()>>::new(4, Wait::Park);
+        let probe = std::sync::Arc::new(());
+        anchor.sender().send(probe.clone()).unwrap();
+        assert_eq!(std::sync::Arc::strong_count(&probe), 2);
+        drop(anchor);
+        assert_eq!(std::sync::Arc::strong_count(&probe), 1);
     }
 }
