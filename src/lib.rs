@@ -9,6 +9,8 @@
 //! - [`mpmc`]: a bounded multi-producer multi-consumer ring (Vyukov);
 //! - [`broadcast`]: one publisher, many subscribers, each sees every message
 //!   in order, read in place (the LMAX Disruptor's ring);
+//! - [`pipeline`]: PUSH/PULL, jobs load-balanced over workers, each done once;
+//! - [`reqrep`]: REQ/REP, a request waits for its own reply;
 //! - [`Wait`]: how a blocked side waits (spin, yield, backoff, park);
 //! - one family of errors, in the shape of `std::sync::mpsc`'s.
 //!
@@ -40,6 +42,8 @@ pub mod broadcast;
 mod capacity;
 pub mod error;
 pub mod mpmc;
+pub mod pipeline;
+pub mod reqrep;
 pub mod spsc;
 mod sync;
 mod wait;

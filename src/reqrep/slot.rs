@@ -1,0 +1,299 @@
+//! A requester's reply slot, and the ticket ([`ReplyTo`]) a request carries
+//! to it.
+//!
+//! Each [`Requester`](super::Requester) owns one slot, made with it and kept
+//! for its life. The slot holds one reply and a `state` word that packs the
+//! sequence number of the request it waits for with a tag:
+//!
+//! ```text
+//!   state = seq << 2 | tag
+//!
+//!   requester: arm(seq) ──► (seq, WAITING) ──cancel──► (seq, GONE)
+//!                                │
+//!   ticket of seq:  reply: CAS ──┴──► (seq, WRITING) ──write, Release──► (seq, FULL)
+//!                   drop:  CAS ─────► (seq, GONE)
+//! ```
+//!
+//! Only a ticket whose `seq` matches a `WAITING` state wins its
+//! compare-exchange, so a reply to an older request (one that timed out) finds
+//! a newer `seq` and is handed back to its replier, never written into the
+//! slot. At most one compare-exchange wins per `seq`: the value cell has one
+//! writer at a time, and the requester reads it only after acquiring `FULL`.
+//! Sequence numbers wrap after `2^(usize::BITS - 2)` requests of one
+//! requester; a stale ticket would have to outlive that many requests to be
+//! mistaken for a live one.
+
+use std::fmt;
+use std::mem::MaybeUninit;
+
+use super::error::ReplyError;
+use crate::sync::{yield_now, Arc, AtomicUsize, Ordering, UnsafeCell};
+use crate::wait::{Signal, Wait};
+
+/// Waiting for the reply of `seq`; a ticket may claim the slot.
+const WAITING: usize = 0;
+/// A replier is writing the reply of `seq`.
+const WRITING: usize = 1;
+/// The reply of `seq` is in the cell.
+const FULL: usize = 2;
+/// No reply will come for `seq` (abandoned by its replier, or cancelled by
+/// the requester); also the state of a slot with no request yet.
+const GONE: usize = 3;
+
+/// The state word for `seq` and `tag`.
+#[inline]
+fn pack(seq: usize, tag: usize) -> usize {
+    seq.wrapping_shl(2) | tag
+}
+
+/// The reply slot of one requester.
+pub(super) struct Slot<Rep> {
+    /// `seq << 2 | tag` (see the module doc). Stored by the requester when it
+    /// arms a request; compare-exchanged by tickets and by the requester's
+    /// cancel.
+    state: AtomicUsize,
+    /// The reply, initialised exactly while the tag is `FULL`.
+    value: UnsafeCell<MaybeUninit<Rep>>,
+    /// Where the requester sleeps while it waits for a reply.
+    pub(super) signal: Signal,
+    /// Whether the requester may sleep, so that a ticket must notify.
+    wait: Wait,
+}
+
+// SAFETY: the slot moves a `Rep` from a replier's thread to the requester's,
+// so it needs `Rep: Send`. The cell is written only by the ticket whose
+// compare-exchange won `WAITING -> WRITING`, and read only by the requester
+// after acquiring `FULL`: one thread at a time, so no `Rep: Sync` is needed.
+unsafe impl<Rep: Send> Send for Slot<Rep> {}
+// SAFETY: as for `Send`.
+unsafe impl<Rep: Send> Sync for Slot<Rep> {}
+
+/// What the requester found in its slot.
+pub(super) enum Outcome<Rep> {
+    /// The reply.
+    Reply(Rep),
+    /// No reply will come.
+    Gone,
+}
+
+impl<Rep> Slot<Rep> {
+    pub(super) fn new(wait: Wait) -> Self {
+        Slot {
+            state: AtomicUsize::new(pack(0, GONE)),
+            value: UnsafeCell::new(MaybeUninit::uninit()),
+            signal: Signal::new(),
+            wait,
+        }
+    }
+
+    /// Opens the slot for the reply of `seq`. Requester only, before the
+    /// request carrying `seq` is queued, and only once the previous request
+    /// has been resolved (its reply taken, or its state `GONE`).
+    #[inline]
+    pub(super) fn arm(&self, seq: usize) {
+        // Relaxed: a ticket for `seq` reaches a replier only through the
+        // request ring, whose Release/Acquire stamps order this store before
+        // the ticket's compare-exchange; a stale ticket's compare-exchange
+        // fails whatever it reads, since no state of its `seq` is `WAITING`
+        // any more.
+        self.state.store(pack(seq, WAITING), Ordering::Relaxed);
+    }
+
+    /// Takes the outcome of `seq` if there is one. Requester only.
+    #[inline]
+    pub(super) fn poll(&self, seq: usize) -> Option<Outcome<Rep>> {
+        // Acquire: pairs with the Release store of `FULL` in `complete` (the
+        // reply's write happens before our read).
+        let state = self.state.load(Ordering::Acquire);
+        if state == pack(seq, FULL) {
+            // SAFETY: the tag is FULL for our `seq`: the ticket of `seq`
+            // wrote the cell and will not touch it again, and no other ticket
+            // can claim it until we arm the next `seq`.
+            let reply = self.value.with(|v| unsafe { (*v).assume_init_read() });
+            // Relaxed: only the requester reads this state; it marks the cell
+            // empty so that the slot's drop does not drop the reply again.
+            self.state.store(pack(seq, GONE), Ordering::Relaxed);
+            Some(Outcome::Reply(reply))
+        } else if state == pack(seq, GONE) {
+            Some(Outcome::Gone)
+        } else {
+            None
+        }
+    }
+
+    /// Stops waiting for `seq`: later replies to it are handed back to their
+    /// repliers. Returns the outcome if one arrived first. Requester only.
+    pub(super) fn cancel(&self, seq: usize) -> Outcome<Rep> {
+        // Relaxed: no data is published by cancelling; a ticket that then
+        // fails its compare-exchange keeps its reply.
+        match self.state.compare_exchange(
+            pack(seq, WAITING),
+            pack(seq, GONE),
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        ) {
+            Ok(_) => Outcome::Gone,
+            // The ticket won: its replier is writing (a move, bounded) or has
+            // written. Wait for the tag to settle and take the outcome.
+            Err(_) => loop {
+                if let Some(outcome) = self.poll(seq) {
+                    return outcome;
+                }
+                yield_now();
+            },
+        }
+    }
+}
+
+impl<Rep> Drop for Slot<Rep> {
+    fn drop(&mut self) {
+        // Relaxed: `&mut self`, every ticket and the requester are gone, and
+        // dropping the last `Arc` ordered their stores before this point.
+        if self.state.load(Ordering::Relaxed) & 3 == FULL {
+            // SAFETY: the tag is FULL, so the cell holds a reply nobody took.
+            self.value.with_mut(|v| unsafe { (*v).assume_init_drop() });
+        }
+    }
+}
+
+/// Where the reply to one request goes: a ticket to its requester's slot,
+/// for that request's sequence number only.
+///
+/// Got from [`Request::into_parts`](super::Request::into_parts), it lets a
+/// replier keep the payload and answer later, from any thread. Dropping it
+/// without replying tells the requester at once
+/// ([`RequestError::Unanswered`](super::RequestError::Unanswered)).
+///
+/// ```
+/// let (requester, replier) = ringbus::reqrep::channel::<String, usize>(4);
+/// let server = std::thread::spawn(move || {
+///     let (text, reply_to) = replier.recv().unwrap().into_parts();
+///     reply_to.reply(text.len()).unwrap();
+/// });
+/// assert_eq!(requester.request("four".to_string()), Ok(4));
+/// server.join().unwrap();
+/// ```
+pub struct ReplyTo<Rep> {
+    /// The requester's slot.
+    slot: Arc<Slot<Rep>>,
+    /// The sequence number of the request this ticket answers.
+    seq: usize,
+    /// Whether the ticket is still to be used: cleared by `reply` and by
+    /// `disarm`, so that `drop` does nothing.
+    pending: bool,
+}
+
+impl<Rep> ReplyTo<Rep> {
+    /// A ticket for the request `seq` of the requester that owns `slot`.
+    #[inline]
+    pub(super) fn new(slot: Arc<Slot<Rep>>, seq: usize) -> Self {
+        ReplyTo {
+            slot,
+            seq,
+            pending: true,
+        }
+    }
+
+    /// A ticket whose request was never queued: dropping it tells nobody.
+    #[inline]
+    pub(super) fn disarm(mut self) {
+        self.pending = false;
+    }
+
+    /// Sends the reply to the requester that is waiting for it.
+    ///
+    /// # Errors
+    ///
+    /// [`ReplyError`] holding the reply if the requester stopped waiting for
+    /// this request (it timed out, or saw every replier go).
+    ///
+    /// ```
+    /// let (requester, replier) = ringbus::reqrep::channel::<u8, u8>(1);
+    /// let server = std::thread::spawn(move || {
+    ///     let (n, reply_to) = replier.recv().unwrap().into_parts();
+    ///     reply_to.reply(n + 1)
+    /// });
+    /// assert_eq!(requester.request(1), Ok(2));
+    /// assert!(server.join().unwrap().is_ok());
+    /// ```
+    #[inline]
+    pub fn reply(mut self, reply: Rep) -> Result<(), ReplyError<Rep>> {
+        self.pending = false;
+        let slot = &*self.slot;
+        // Relaxed: the requester's last read of the cell (the previous reply)
+        // happens before it armed `seq`, which happens before this ticket
+        // came out of the request ring (stamp Release/Acquire); the
+        // compare-exchange only picks the one writer.
+        if slot
+            .state
+            .compare_exchange(
+                pack(self.seq, WAITING),
+                pack(self.seq, WRITING),
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            )
+            .is_err()
+        {
+            return Err(ReplyError(reply));
+        }
+        // SAFETY: our compare-exchange moved the state of `seq` from WAITING
+        // to WRITING: we alone may touch the cell until we store FULL, and
+        // it is empty (the previous reply was taken before `seq` was armed).
+        slot.value.with_mut(|v| unsafe { (*v).write(reply) });
+        // Release: pairs with the Acquire load in `Slot::poll`.
+        slot.state.store(pack(self.seq, FULL), Ordering::Release);
+        if slot.wait.may_sleep() {
+            slot.signal.notify();
+        }
+        Ok(())
+    }
+
+    /// Whether the requester has stopped waiting for this reply (it timed
+    /// out, or saw every replier go): a replier may skip the work.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let (requester, replier) = ringbus::reqrep::channel::<u8, u8>(1);
+    /// let _ = requester.request_timeout(1, Duration::from_millis(1));
+    /// let (_, reply_to) = replier.recv().unwrap().into_parts();
+    /// assert!(reply_to.is_abandoned());
+    /// ```
+    pub fn is_abandoned(&self) -> bool {
+        // Relaxed: a hint; `reply` decides with its compare-exchange.
+        self.slot.state.load(Ordering::Relaxed) != pack(self.seq, WAITING)
+    }
+}
+
+impl<Rep> Drop for ReplyTo<Rep> {
+    fn drop(&mut self) {
+        if !self.pending {
+            return;
+        }
+        let slot = &*self.slot;
+        // Relaxed: no data travels with GONE (the requester reads nothing of
+        // ours after seeing it); on failure the requester stopped waiting.
+        if slot
+            .state
+            .compare_exchange(
+                pack(self.seq, WAITING),
+                pack(self.seq, GONE),
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            )
+            .is_ok()
+            && slot.wait.may_sleep()
+        {
+            slot.signal.notify();
+        }
+    }
+}
+
+impl<Rep> fmt::Debug for ReplyTo<Rep> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReplyTo")
+            .field("seq", &self.seq)
+            .field("abandoned", &self.is_abandoned())
+            .finish()
+    }
+}
