@@ -50,6 +50,14 @@ muts = [
  ("multi: mark store Release->Relaxed", "src/broadcast/multi.rs", "ring.published[sequence & ring.mask].store(sequence.wrapping_add(1), Ordering::Release);", "ring.published[sequence & ring.mask].store(sequence.wrapping_add(1), Ordering::Relaxed);", "broadcast", None),
  ("multi: mark load Acquire->Relaxed", "src/broadcast/multi.rs", "&& ring.published[end & ring.mask].load(Ordering::Acquire) == end.wrapping_add(1)", "&& ring.published[end & ring.mask].load(Ordering::Relaxed) == end.wrapping_add(1)", "broadcast", None),
  ("multi: subscribers read up to the claimed tail, not the marks", "src/broadcast.rs", "            multi::readable_end(self, cursor)", "            self.tail.load(Ordering::Acquire)", "broadcast", None),
+ ("reqrep: requester's fence F_q removed", "src/reqrep.rs", "        light_fence();\n        // R_r", "        // R_r", "reqrep", None),
+ ("reqrep: leaving replier's fence F_r removed", "src/reqrep.rs", "        heavy_fence();\n", "", "reqrep", None),
+ ("reqrep: requester does not re-check the repliers after its fence", "src/reqrep.rs", "        if endpoint.repliers_gone() {\n            return self.resolve(self.slot.cancel(seq));", "        if false {\n            return self.resolve(self.slot.cancel(seq));", "reqrep", None),
+ ("reqrep: last replier leaves without draining", "src/reqrep/replier.rs", "            self.endpoint.drain(&self.rx);", "", "reqrep", None),
+ ("reqrep: FULL store Release->Relaxed", "src/reqrep/slot.rs", "slot.state.store(pack(self.seq, FULL), Ordering::Release);", "slot.state.store(pack(self.seq, FULL), Ordering::Relaxed);", "reqrep", None),
+ ("reqrep: poll's state load Acquire->Relaxed", "src/reqrep/slot.rs", "let state = self.state.load(Ordering::Acquire);", "let state = self.state.load(Ordering::Relaxed);", "reqrep", None),
+ ("reqrep: dropped ticket does not notify", "src/reqrep/slot.rs", "            && slot.wait.may_sleep()\n        {\n            slot.signal.notify();", "            && slot.wait.may_sleep()\n        {", "reqrep", None),
+ ("reqrep: reply does not notify", "src/reqrep/slot.rs", "        if slot.wait.may_sleep() {\n            slot.signal.notify();\n        }\n        Ok(())", "        Ok(())", "reqrep", None),
 ]
 sel = sys.argv[1:] 
 pre = os.environ.get("P","2")

@@ -1,0 +1,106 @@
+//! loom models of request/reply: the race between a requester queueing a
+//! request and the last replier leaving (the store-buffering fence pair),
+//! a reply racing the requester's cancel, replies reaching their own
+//! requester, and a request dropped without a reply.
+#![cfg(ringbus_loom)]
+
+use loom::thread;
+use loom_tests::model;
+use ringbus::reqrep::{self, RequestError};
+use ringbus::Wait;
+
+/// What a request may end with when its replier may leave: a reply of
+/// `expected`, or an error that says no reply will come. Never a hang (loom
+/// reports a requester parked for ever as a deadlock, and one spinning for
+/// ever as a branch limit).
+#[track_caller]
+fn settled(result: Result<u32, RequestError<u32>>, request: u32, expected: Option<u32>) {
+    match result {
+        Ok(reply) => assert_eq!(Some(reply), expected, "a reply nobody sent"),
+        Err(RequestError::Disconnected(back)) => assert_eq!(back, request),
+        Err(RequestError::Unanswered) => {}
+        Err(err @ RequestError::Timeout(_)) => panic!("unexpected {err:?}"),
+    }
+}
+
+/// The last replier leaves while a requester queues its request: the
+/// requester gets its request back or learns it is unanswered. `Yield`, so
+/// that the ring's own wake-up fence (taken only when a side may sleep) does
+/// not stand in for the requester's fence.
+#[test]
+fn last_replier_leaves_while_request_queued() {
+    model(|| {
+        let (requester, replier) = reqrep::Builder::new(1)
+            .wait(Wait::Yield)
+            .build::<u32, u32>();
+        let client = thread::spawn(move || requester.request(1));
+        drop(replier);
+        settled(client.join().unwrap(), 1, None);
+    });
+}
+
+/// As above with `Park`: the requester sleeps on its slot, and the drain (or
+/// its own cancel) must wake it.
+#[test]
+fn last_replier_leaves_while_requester_parked() {
+    model(|| {
+        let (requester, replier) = reqrep::Builder::new(1).wait(Wait::Park).build::<u32, u32>();
+        let client = thread::spawn(move || requester.request(1));
+        drop(replier);
+        settled(client.join().unwrap(), 1, None);
+    });
+}
+
+/// A replier answers if it finds the request, then leaves: its reply races
+/// the requester's cancel (taken when the requester sees no replier left).
+/// The requester gets that reply or an error, never a hang or a wrong value.
+#[test]
+fn reply_races_leave_and_cancel() {
+    model(|| {
+        let (requester, replier) = reqrep::Builder::new(1)
+            .wait(Wait::Yield)
+            .build::<u32, u32>();
+        let server = thread::spawn(move || {
+            if let Ok(request) = replier.try_recv() {
+                let n = *request.payload();
+                let _ = request.reply(n + 10);
+            }
+        });
+        settled(requester.request(1), 1, Some(11));
+        server.join().unwrap();
+    });
+}
+
+/// Two requesters share one replier through a ring of one slot: each gets
+/// the reply to its own request (the value cell is handed over by the
+/// slot's state word).
+#[test]
+fn replies_reach_their_own_requester() {
+    model(|| {
+        let (requester, replier) = reqrep::Builder::new(1).wait(Wait::Park).build::<u32, u32>();
+        let other = requester.clone();
+        let a = thread::spawn(move || requester.request(1));
+        let b = thread::spawn(move || other.request(2));
+        for request in replier.iter().take(2) {
+            let n = *request.payload();
+            request.reply(n * 10).unwrap();
+        }
+        assert_eq!(a.join().unwrap(), Ok(10));
+        assert_eq!(b.join().unwrap(), Ok(20));
+    });
+}
+
+/// A replier drops a request without replying: the parked requester wakes
+/// with `Unanswered`, while the replier stays connected.
+#[test]
+fn request_dropped_unreplied_wakes_requester() {
+    model(|| {
+        let (requester, replier) = reqrep::Builder::new(1).wait(Wait::Park).build::<u32, u32>();
+        let server = thread::spawn(move || {
+            drop(replier.recv().unwrap());
+            replier
+        });
+        assert_eq!(requester.request(1), Err(RequestError::Unanswered));
+        drop(server.join().unwrap());
+    });
+}
