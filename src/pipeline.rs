@@ -81,8 +81,11 @@ use crate::error::{
     RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
 };
 use crate::mpmc;
-use crate::sync::Arc;
+// The endpoint is shared through std's `Arc` even under loom: the bus keeps a
+// `Weak<dyn Any + Send + Sync>` of it, which loom's `Arc` cannot give. The
+// ring inside holds loom's `Arc`, so the models still see every handle's drop.
 use crate::wait::Wait;
+use std::sync::Arc;
 
 mod iter;
 pub use iter::{IntoIter, Iter, TryIter};

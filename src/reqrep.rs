@@ -112,6 +112,12 @@ use std::time::{Duration, Instant};
 use crate::error::{SendTimeoutError, TryRecvError};
 use crate::mpmc;
 use crate::sync::{heavy_fence, light_fence, yield_now, Arc, AtomicUsize, CachePadded, Ordering};
+
+/// How handles share their [`Endpoint`]: std's `Arc` even under loom, since
+/// the bus keeps a `Weak<dyn Any + Send + Sync>` of it, which loom's `Arc`
+/// cannot give. The ring and the reply slots inside hold loom's `Arc`, so the
+/// models still see every handle's drop.
+pub(crate) type Shared<T> = std::sync::Arc<T>;
 use crate::wait::{self, Wait};
 
 mod error;
@@ -238,8 +244,8 @@ impl<Req, Rep> Endpoint<Req, Rep> {
     ///
     /// As [`Builder::build`].
     #[track_caller]
-    pub(crate) fn new(capacity: usize, wait: Wait) -> Arc<Self> {
-        Arc::new(Endpoint {
+    pub(crate) fn new(capacity: usize, wait: Wait) -> Shared<Self> {
+        Shared::new(Endpoint {
             anchor: mpmc::Anchor::new(capacity, wait),
             repliers: CachePadded::new(AtomicUsize::new(0)),
             wait,
@@ -247,7 +253,7 @@ impl<Req, Rep> Endpoint<Req, Rep> {
     }
 
     /// A new requester with its own reply slot; connects the requesting side.
-    pub(crate) fn requester(self: &Arc<Self>) -> Requester<Req, Rep> {
+    pub(crate) fn requester(self: &Shared<Self>) -> Requester<Req, Rep> {
         Requester {
             tx: self.anchor.sender(),
             slot: Arc::new(Slot::new(self.wait)),
@@ -257,7 +263,7 @@ impl<Req, Rep> Endpoint<Req, Rep> {
     }
 
     /// A new replier; connects (or reconnects) the replying side.
-    pub(crate) fn replier(self: &Arc<Self>) -> Replier<Req, Rep> {
+    pub(crate) fn replier(self: &Shared<Self>) -> Replier<Req, Rep> {
         self.join();
         Replier::new(self.anchor.receiver(), self.clone())
     }
@@ -349,7 +355,7 @@ pub struct Requester<Req, Rep> {
     /// keeps the requester from being `Sync`.
     seq: Cell<usize>,
     /// Keeps the endpoint (and a bus registry's `Weak` of it) alive.
-    endpoint: Arc<Endpoint<Req, Rep>>,
+    endpoint: Shared<Endpoint<Req, Rep>>,
 }
 
 impl<Req, Rep> Requester<Req, Rep> {

@@ -5,10 +5,9 @@ use std::fmt;
 use std::time::Duration;
 
 use super::error::ReplyError;
-use super::{Endpoint, ReplyTo};
+use super::{Endpoint, ReplyTo, Shared};
 use crate::error::{RecvError, RecvTimeoutError, TryRecvError};
 use crate::mpmc;
-use crate::sync::Arc;
 
 /// One request taken by a replier: the payload, and the ticket that sends
 /// the reply to the requester that asked.
@@ -151,14 +150,14 @@ pub struct Replier<Req, Rep> {
     rx: mpmc::Receiver<Request<Req, Rep>>,
     /// Keeps the endpoint (and a bus registry's `Weak` of it) alive; counts
     /// this replier in its `repliers`.
-    endpoint: Arc<Endpoint<Req, Rep>>,
+    endpoint: Shared<Endpoint<Req, Rep>>,
 }
 
 impl<Req, Rep> Replier<Req, Rep> {
     /// A replier already counted in by `endpoint.join()`.
     pub(super) fn new(
         rx: mpmc::Receiver<Request<Req, Rep>>,
-        endpoint: Arc<Endpoint<Req, Rep>>,
+        endpoint: Shared<Endpoint<Req, Rep>>,
     ) -> Self {
         Replier { rx, endpoint }
     }
