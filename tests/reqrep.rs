@@ -1,0 +1,352 @@
+//! REQ/REP behaviour: every reply reaches its own request across many
+//! requesters and repliers, a timed-out request's late reply is never
+//! returned for the next one, a requester learns when no reply can come
+//! (repliers gone in every order, request dropped unanswered), and a round
+//! trip allocates nothing.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::sync::{mpsc, Arc};
+use std::thread;
+use std::time::Duration;
+
+use ringbus::reqrep::{self, ReplyError, RequestError};
+use ringbus::{RecvError, Wait};
+
+/// Counts allocations made by the current thread while it is counting (as in
+/// `tests/alloc.rs`).
+struct Counting;
+
+thread_local! {
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+// SAFETY: forwards to the system allocator; the bookkeeping touches only
+// const-initialised thread-locals, which never allocate.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if COUNTING.with(Cell::get) {
+            ALLOCATIONS.with(|n| n.set(n.get() + 1));
+        }
+        // SAFETY: the caller's contract, passed on.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: the caller's contract, passed on.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// The allocations `f` makes on this thread.
+fn allocations(f: impl FnOnce()) -> usize {
+    ALLOCATIONS.with(|n| n.set(0));
+    COUNTING.with(|c| c.set(true));
+    f();
+    COUNTING.with(|c| c.set(false));
+    ALLOCATIONS.with(Cell::get)
+}
+
+/// What a replier answers to `n`: a value that names the request.
+fn answer(n: u64) -> u64 {
+    n.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xABCD
+}
+
+/// 4 requesters × 10 000 requests, 2 repliers: every reply is the answer to
+/// the request it came back for, and the repliers share the load.
+#[test]
+fn every_reply_matches_its_request() {
+    const REQUESTERS: u64 = 4;
+    const REQUESTS: u64 = 10_000;
+    let (requester, replier) = reqrep::channel::<u64, u64>(64);
+    let repliers: Vec<_> = (0..2)
+        .map(|_| {
+            let replier = replier.clone();
+            thread::spawn(move || {
+                let mut served = 0u64;
+                for request in &replier {
+                    let n = *request.payload();
+                    request.reply(answer(n)).unwrap();
+                    served += 1;
+                }
+                served
+            })
+        })
+        .collect();
+    drop(replier);
+    let requesters: Vec<_> = (0..REQUESTERS)
+        .map(|r| {
+            let requester = requester.clone();
+            thread::spawn(move || {
+                for i in 0..REQUESTS {
+                    let n = r << 32 | i;
+                    assert_eq!(
+                        requester.request(n),
+                        Ok(answer(n)),
+                        "requester {r}, request {i}"
+                    );
+                }
+            })
+        })
+        .collect();
+    drop(requester);
+    for r in requesters {
+        r.join().unwrap();
+    }
+    let served: Vec<u64> = repliers.into_iter().map(|r| r.join().unwrap()).collect();
+    assert_eq!(served.iter().sum::<u64>(), REQUESTERS * REQUESTS);
+}
+
+/// A request times out while its replier holds it; the late reply is handed
+/// back to the replier, and the requester's next request gets its own reply,
+/// never the stale one.
+#[test]
+fn late_reply_never_answers_the_next_request() {
+    let (requester, replier) = reqrep::Builder::new(4).wait(Wait::Park).build::<u32, u32>();
+    let (timed_out_tx, timed_out) = mpsc::channel::<()>();
+    let server = thread::spawn(move || {
+        let first = replier.recv().unwrap();
+        assert_eq!(*first.payload(), 1);
+        timed_out.recv().unwrap(); // hold it until the requester gave up
+        assert!(first.is_abandoned());
+        assert_eq!(first.reply(100), Err(ReplyError(100)));
+        let second = replier.recv().unwrap();
+        assert_eq!(*second.payload(), 2);
+        second.reply(200).unwrap();
+    });
+    assert_eq!(
+        requester.request_timeout(1, Duration::from_millis(20)),
+        Err(RequestError::Timeout(None))
+    );
+    timed_out_tx.send(()).unwrap();
+    assert_eq!(requester.request(2), Ok(200));
+    server.join().unwrap();
+}
+
+/// The same race without a handshake: the late reply may land while the
+/// next request is already armed; it must still never be returned for it.
+#[test]
+fn late_replies_race_the_next_request() {
+    let (requester, replier) = reqrep::channel::<u32, u32>(8);
+    let server = thread::spawn(move || {
+        for request in &replier {
+            let n = *request.payload();
+            if n % 2 == 0 {
+                thread::sleep(Duration::from_micros(300)); // later than the timeout
+            }
+            let _ = request.reply(n + 1_000);
+        }
+    });
+    for n in 0..200u32 {
+        match requester.request_timeout(n, Duration::from_micros(100)) {
+            Ok(reply) => assert_eq!(reply, n + 1_000, "reply to another request"),
+            Err(RequestError::Timeout(_)) => {}
+            Err(err) => panic!("unexpected {err:?}"),
+        }
+    }
+    drop(requester);
+    server.join().unwrap();
+}
+
+/// Every replier gone before the request: it comes back at once.
+#[test]
+fn repliers_gone_before_the_request() {
+    let (requester, replier) = reqrep::channel::<String, u32>(4);
+    let other = replier.clone();
+    drop(replier);
+    assert!(!requester.is_disconnected());
+    drop(other);
+    assert!(requester.is_disconnected());
+    assert_eq!(
+        requester.request("hi".into()),
+        Err(RequestError::Disconnected("hi".into()))
+    );
+    assert_eq!(
+        requester.request_timeout("again".into(), Duration::from_secs(1)),
+        Err(RequestError::Disconnected("again".into()))
+    );
+}
+
+/// The last replier leaves while the request waits in the ring: the parked
+/// requester wakes with `Unanswered`.
+#[test]
+fn last_replier_leaves_with_the_request_queued() {
+    for wait in [Wait::Backoff, Wait::Park, Wait::Yield] {
+        let (requester, replier) = reqrep::Builder::new(4).wait(wait).build::<u32, u32>();
+        let client = thread::spawn(move || requester.request(1));
+        while replier.is_empty() {
+            thread::sleep(Duration::from_millis(1));
+        }
+        drop(replier);
+        assert_eq!(
+            client.join().unwrap(),
+            Err(RequestError::Unanswered),
+            "{wait:?}"
+        );
+    }
+}
+
+/// The last replier leaves while requests keep coming, many times over: no
+/// requester hangs, each gets a reply or an error.
+#[test]
+fn repliers_leaving_under_load_never_hang_a_requester() {
+    for round in 0..200 {
+        let (requester, replier) = reqrep::Builder::new(2)
+            .wait(Wait::Backoff)
+            .build::<u32, u32>();
+        let clients: Vec<_> = (0..2)
+            .map(|_| {
+                let requester = requester.clone();
+                thread::spawn(move || {
+                    for n in 0..5 {
+                        match requester.request(n) {
+                            Ok(reply) => assert_eq!(reply, n * 3),
+                            Err(RequestError::Disconnected(back)) => assert_eq!(back, n),
+                            Err(RequestError::Unanswered) => {}
+                            Err(err) => panic!("round {round}: unexpected {err:?}"),
+                        }
+                    }
+                })
+            })
+            .collect();
+        drop(requester);
+        for _ in 0..round % 4 {
+            if let Ok(request) = replier.recv() {
+                let n = *request.payload();
+                let _ = request.reply(n * 3);
+            }
+        }
+        drop(replier);
+        for c in clients {
+            c.join().unwrap();
+        }
+    }
+}
+
+/// The replier handle goes, but a request it already took is still
+/// answered, or reports `Unanswered` when dropped.
+#[test]
+fn taken_requests_outlive_their_replier() {
+    let (requester, replier) = reqrep::Builder::new(4).wait(Wait::Park).build::<u32, u32>();
+    let (taken_tx, taken) = mpsc::channel();
+    let server = thread::spawn(move || {
+        let request = replier.recv().unwrap();
+        drop(replier);
+        taken.recv().unwrap();
+        let n = *request.payload();
+        request.reply(n + 1).unwrap();
+    });
+    taken_tx.send(()).unwrap();
+    assert_eq!(requester.request(1), Ok(2));
+    server.join().unwrap();
+
+    let (requester, replier) = reqrep::Builder::new(4).wait(Wait::Park).build::<u32, u32>();
+    let server = thread::spawn(move || {
+        let request = replier.recv().unwrap();
+        drop(replier);
+        thread::sleep(Duration::from_millis(10));
+        drop(request);
+    });
+    assert_eq!(requester.request(1), Err(RequestError::Unanswered));
+    server.join().unwrap();
+    assert_eq!(requester.request(2), Err(RequestError::Disconnected(2)));
+}
+
+/// A `Request` (or its `ReplyTo`) dropped without a reply tells the
+/// requester at once; the requester's next request is served normally.
+#[test]
+fn request_dropped_unanswered() {
+    let (requester, replier) = reqrep::Builder::new(4).wait(Wait::Park).build::<u32, u32>();
+    let server = thread::spawn(move || {
+        drop(replier.recv().unwrap());
+        let (_payload, reply_to) = replier.recv().unwrap().into_parts();
+        drop(reply_to);
+        let request = replier.recv().unwrap();
+        let n = *request.payload();
+        request.reply(n * 2).unwrap();
+        assert_eq!(replier.recv().err(), Some(RecvError));
+    });
+    assert_eq!(requester.request(1), Err(RequestError::Unanswered));
+    assert_eq!(
+        requester.request_timeout(2, Duration::from_secs(30)),
+        Err(RequestError::Unanswered)
+    );
+    assert_eq!(requester.request(3), Ok(6));
+    drop(requester);
+    server.join().unwrap();
+}
+
+/// One replier leaves, the other keeps serving.
+#[test]
+fn remaining_replier_keeps_serving() {
+    let (requester, replier) = reqrep::channel::<u32, u32>(4);
+    let other = replier.clone();
+    drop(replier);
+    let server = thread::spawn(move || {
+        for request in &other {
+            let n = *request.payload();
+            request.reply(n).unwrap();
+        }
+    });
+    for n in 0..100 {
+        assert_eq!(requester.request(n), Ok(n));
+    }
+    drop(requester);
+    server.join().unwrap();
+}
+
+/// Requests and replies left behind are dropped exactly once.
+#[test]
+fn payloads_and_replies_dropped_once() {
+    let probe = Arc::new(());
+    let (requester, replier) = reqrep::channel::<Arc<()>, Arc<()>>(4);
+    for _ in 0..3 {
+        let err = requester.request_timeout(probe.clone(), Duration::ZERO);
+        assert!(matches!(err, Err(RequestError::Timeout(None))));
+    }
+    assert_eq!(Arc::strong_count(&probe), 4);
+    // A late reply comes back to the replier, who drops it.
+    let late = replier.recv().unwrap();
+    let back = late.reply(probe.clone()).unwrap_err().into_inner();
+    drop(back);
+    assert_eq!(Arc::strong_count(&probe), 3);
+    drop(replier); // the last replier drains the two still queued
+    assert_eq!(Arc::strong_count(&probe), 1);
+    drop(requester);
+}
+
+#[test]
+fn request_and_reply_allocate_nothing() {
+    for wait in [Wait::Spin, Wait::Backoff, Wait::Park] {
+        let (requester, replier) = reqrep::Builder::new(64).wait(wait).build::<u64, u64>();
+        let server = thread::spawn(move || {
+            // The first request is served before counting starts.
+            let first = replier.recv().unwrap();
+            let n = *first.payload();
+            first.reply(n).unwrap();
+            allocations(|| {
+                for request in &replier {
+                    let n = *request.payload();
+                    request.reply(n + 1).unwrap();
+                }
+            })
+        });
+        assert_eq!(requester.request(0), Ok(0));
+        let n = allocations(|| {
+            for i in 0..5_000 {
+                assert_eq!(requester.request(i), Ok(i + 1));
+                assert_eq!(
+                    requester.request_timeout(i, Duration::from_secs(30)),
+                    Ok(i + 1)
+                );
+            }
+        });
+        drop(requester);
+        assert_eq!(n, 0, "requester, {wait:?}");
+        assert_eq!(server.join().unwrap(), 0, "replier, {wait:?}");
+    }
+}
