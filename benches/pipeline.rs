@@ -1,0 +1,262 @@
+//! Pipeline benchmarks: ventilator → 2 workers → sink, ringbus's `pipeline`
+//! against its peers built the same way, in one run.
+//!
+//! The ventilator sends the `u64` jobs `0..n` into a queue of 1024; two
+//! workers take jobs as they are free and push each one into a second queue
+//! of 1024; the sink takes `n` results and checks their count and sum. Four
+//! threads on the two cores of the reference machine, unpinned: the
+//! scheduler places them, so every peer's blocking wait matters. One
+//! criterion iteration is one job; the time runs from the ventilator's start
+//! to the sink's last result.
+//!
+//! Peers: crossbeam-channel and flume (bounded, cloned receivers), and
+//! `std::sync::mpsc::sync_channel`, whose receiver cannot be shared, so the
+//! workers take turns on it behind a `Mutex` (the usual thread-pool idiom).
+//! With `--features zmq`, ZeroMQ `inproc://` PUSH/PULL sockets in the same
+//! shape (send and receive high-water marks of 1024): ZeroMQ's PUSH deals
+//! jobs round-robin, where the others let the free worker take the next job.
+//!
+//! Run with `cargo bench --bench pipeline` (add `--features zmq` for the
+//! ZeroMQ peer); see `docs/benchmarks.md`.
+
+use std::sync::{Barrier, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use ringbus::pipeline;
+
+mod common;
+use common::Seen;
+
+/// Slots in every queue of this file.
+const CAPACITY: usize = 1024;
+
+/// Workers between the ventilator and the sink.
+const WORKERS: usize = 2;
+
+/// Runs a ventilator, `workers` and a sink on their own threads, released
+/// together by a barrier. Returns the time from the ventilator's start to the
+/// sink's end, read on those threads, and checks what the sink saw.
+fn run<V, W, S>(n: u64, peer: &str, ventilator: V, workers: Vec<W>, sink: S) -> Duration
+where
+    V: FnOnce() + Send,
+    W: FnOnce() + Send,
+    S: FnOnce() -> Seen + Send,
+{
+    let barrier = Barrier::new(workers.len() + 2);
+    let barrier = &barrier;
+    let (start, (seen, end)) = thread::scope(|s| {
+        let workers: Vec<_> = workers
+            .into_iter()
+            .map(|work| {
+                s.spawn(move || {
+                    barrier.wait();
+                    work();
+                })
+            })
+            .collect();
+        let sink = s.spawn(move || {
+            barrier.wait();
+            let seen = sink();
+            (seen, Instant::now())
+        });
+        let ventilator = s.spawn(move || {
+            barrier.wait();
+            let start = Instant::now();
+            ventilator();
+            start
+        });
+        let start = ventilator.join().expect("ventilator panicked");
+        let sink = sink.join().expect("sink panicked");
+        for w in workers {
+            w.join().expect("worker panicked");
+        }
+        (start, sink)
+    });
+    seen.check(n, false, peer);
+    end.duration_since(start)
+}
+
+/// The sink's loop: `n` results from `recv`, tallied.
+#[inline]
+fn collect(n: u64, mut recv: impl FnMut() -> u64) -> Seen {
+    let mut seen = Seen::default();
+    for _ in 0..n {
+        seen.take(recv(), 0);
+    }
+    seen
+}
+
+/// ringbus `pipeline`, default wait (`Backoff`).
+fn ringbus_pipeline(n: u64) -> Duration {
+    let (jobs, work) = pipeline::channel::<u64>(CAPACITY);
+    let (results, sink) = pipeline::channel::<u64>(CAPACITY);
+    let workers: Vec<_> = (0..WORKERS)
+        .map(|_| {
+            let (work, results) = (work.clone(), results.clone());
+            move || {
+                for job in work {
+                    results.send(job).expect("sink gone");
+                }
+            }
+        })
+        .collect();
+    drop((work, results));
+    let ventilate = move || (0..n).for_each(|j| jobs.send(j).expect("workers gone"));
+    let sink = move || collect(n, || sink.recv().expect("ringbus: job lost"));
+    run(n, "ringbus pipeline", ventilate, workers, sink)
+}
+
+/// crossbeam-channel `bounded(1024)` each way.
+fn crossbeam(n: u64) -> Duration {
+    let (jobs, work) = crossbeam_channel::bounded::<u64>(CAPACITY);
+    let (results, sink) = crossbeam_channel::bounded::<u64>(CAPACITY);
+    let workers: Vec<_> = (0..WORKERS)
+        .map(|_| {
+            let (work, results) = (work.clone(), results.clone());
+            move || {
+                for job in work {
+                    results.send(job).expect("sink gone");
+                }
+            }
+        })
+        .collect();
+    drop((work, results));
+    let ventilate = move || (0..n).for_each(|j| jobs.send(j).expect("workers gone"));
+    let sink = move || collect(n, || sink.recv().expect("crossbeam: job lost"));
+    run(n, "crossbeam-channel", ventilate, workers, sink)
+}
+
+/// flume `bounded(1024)` each way.
+fn flume_bounded(n: u64) -> Duration {
+    let (jobs, work) = flume::bounded::<u64>(CAPACITY);
+    let (results, sink) = flume::bounded::<u64>(CAPACITY);
+    let workers: Vec<_> = (0..WORKERS)
+        .map(|_| {
+            let (work, results) = (work.clone(), results.clone());
+            move || {
+                for job in work {
+                    results.send(job).expect("sink gone");
+                }
+            }
+        })
+        .collect();
+    drop((work, results));
+    let ventilate = move || (0..n).for_each(|j| jobs.send(j).expect("workers gone"));
+    let sink = move || collect(n, || sink.recv().expect("flume: job lost"));
+    run(n, "flume", ventilate, workers, sink)
+}
+
+/// `std::sync::mpsc::sync_channel(1024)` each way; the workers share the job
+/// receiver behind a `Mutex`.
+fn std_mpsc(n: u64) -> Duration {
+    let (jobs, work) = std::sync::mpsc::sync_channel::<u64>(CAPACITY);
+    let (results, sink) = std::sync::mpsc::sync_channel::<u64>(CAPACITY);
+    let work = Mutex::new(work);
+    let work = &work;
+    let workers: Vec<_> = (0..WORKERS)
+        .map(|_| {
+            let results = results.clone();
+            move || loop {
+                // The guard is a temporary: the lock is released before the
+                // job is forwarded.
+                let job = work.lock().expect("poisoned").recv();
+                match job {
+                    Ok(job) => results.send(job).expect("sink gone"),
+                    Err(_) => break,
+                }
+            }
+        })
+        .collect();
+    drop(results);
+    let ventilate = move || (0..n).for_each(|j| jobs.send(j).expect("workers gone"));
+    let sink = move || collect(n, || sink.recv().expect("std mpsc: job lost"));
+    run(n, "std mpsc", ventilate, workers, sink)
+}
+
+/// ZeroMQ `inproc://` PUSH/PULL: ventilator PUSH → 2 workers PULL/PUSH →
+/// sink PULL. ZeroMQ has no disconnection a worker could wait for, and an
+/// end-of-work message per worker could reach the same worker twice (PUSH
+/// skips a peer whose queue is full), so the sink raises a flag once it has
+/// every result, and the workers, receiving with a 10 ms timeout, stop when
+/// they see it (after the timed part).
+#[cfg(feature = "zmq")]
+fn zmq_push_pull(n: u64) -> Duration {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let context = zmq::Context::new();
+    let socket = |kind| {
+        let socket = context.socket(kind).expect("zmq socket");
+        socket.set_sndhwm(CAPACITY as i32).expect("zmq sndhwm");
+        socket.set_rcvhwm(CAPACITY as i32).expect("zmq rcvhwm");
+        socket
+    };
+    let jobs = socket(zmq::PUSH);
+    jobs.bind("inproc://jobs").expect("zmq bind");
+    let sink = socket(zmq::PULL);
+    sink.bind("inproc://results").expect("zmq bind");
+    let done = AtomicBool::new(false);
+    let done = &done;
+    let workers: Vec<_> = (0..WORKERS)
+        .map(|_| {
+            let work = socket(zmq::PULL);
+            work.set_rcvtimeo(10).expect("zmq rcvtimeo");
+            work.connect("inproc://jobs").expect("zmq connect");
+            let results = socket(zmq::PUSH);
+            results.connect("inproc://results").expect("zmq connect");
+            move || {
+                let mut buf = [0u8; 8];
+                loop {
+                    match work.recv_into(&mut buf, 0) {
+                        Ok(_) => results.send(&buf[..], 0).expect("zmq send"),
+                        // Relaxed: a stop flag; the results went through
+                        // the sockets.
+                        Err(zmq::Error::EAGAIN) if done.load(Ordering::Relaxed) => break,
+                        Err(zmq::Error::EAGAIN) => {}
+                        Err(err) => panic!("zmq recv: {err}"),
+                    }
+                }
+            }
+        })
+        .collect();
+    let ventilate = move || {
+        for j in 0..n {
+            jobs.send(&j.to_le_bytes()[..], 0).expect("zmq send");
+        }
+    };
+    let sink = move || {
+        let mut buf = [0u8; 8];
+        let seen = collect(n, || {
+            sink.recv_into(&mut buf, 0).expect("zmq recv");
+            u64::from_le_bytes(buf)
+        });
+        done.store(true, Ordering::Relaxed);
+        seen
+    };
+    run(n, "zmq push/pull", ventilate, workers, sink)
+}
+
+fn ventilator_workers_sink(c: &mut Criterion) {
+    let mut group = c.benchmark_group("pipeline_1to2to1");
+    group.throughput(Throughput::Elements(1));
+    let mut peers: Vec<(&str, fn(u64) -> Duration)> = vec![
+        ("ringbus_pipeline_backoff", ringbus_pipeline),
+        ("crossbeam_channel", crossbeam),
+        ("flume", flume_bounded),
+        ("std_sync_channel_mutex", std_mpsc),
+    ];
+    #[cfg(feature = "zmq")]
+    peers.push(("zmq_inproc_push_pull", zmq_push_pull));
+    for (name, peer) in peers {
+        group.bench_function(name, |b| b.iter_custom(peer));
+    }
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = common::config();
+    targets = ventilator_workers_sink
+}
+criterion_main!(benches);

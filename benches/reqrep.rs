@@ -1,0 +1,217 @@
+//! Request/reply benchmarks: the round trip of ringbus's `reqrep` against
+//! its peers, in one run.
+//!
+//! A requester pinned to core 0 sends the `u64` `i` and waits for the reply;
+//! a replier pinned to core 1 sends it back. One criterion iteration is one
+//! round trip; every reply is checked. After the criterion group the bench
+//! prints round-trip percentiles (p50/p90/p99/p99.9) for every peer.
+//!
+//! Peers:
+//! - `reqrep_*`: `reqrep::Requester::request` and `Replier::recv` +
+//!   `Request::reply`, default wait (`Backoff`) and `Wait::Spin`;
+//! - `spsc_pair_*`: two ringbus `spsc` rings, one each way, the same two
+//!   waits. The reference: a request/reply is held to within 1.3× of this
+//!   round trip at p50 (it adds a compare-exchange on the shared ring, the
+//!   reply slot's state word and the ticket's `Arc` clone);
+//! - `crossbeam_pair`: two crossbeam-channel `bounded(1024)`, blocking;
+//! - `zmq_inproc_req_rep` (with `--features zmq`): ZeroMQ REQ/REP sockets
+//!   over `inproc://`.
+//!
+//! Run with `cargo bench --bench reqrep` (add `--features zmq` for the
+//! ZeroMQ peer); `RINGBUS_BENCH_ROUNDS=N` sets the round trips per
+//! percentile row (default 200 000). See `docs/benchmarks.md`.
+
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, Criterion};
+use ringbus::{reqrep, spsc, Wait};
+
+mod common;
+use common::{pingpong, pingpong_samples, quantile, spin_for};
+
+/// Slots in every ring of this file.
+const CAPACITY: usize = 1024;
+
+/// Runs the ping-pong, with per-round-trip samples when `record`.
+fn timed<P, E>(n: u64, peer: &str, record: bool, ping: P, echo: E) -> (Duration, Vec<u64>)
+where
+    P: FnMut(u64) -> u64 + Send,
+    E: FnMut() + Send,
+{
+    if record {
+        let start = Instant::now();
+        let samples = pingpong_samples(n, peer, ping, echo);
+        (start.elapsed(), samples)
+    } else {
+        (pingpong(n, peer, ping, echo), Vec::new())
+    }
+}
+
+/// ringbus `reqrep` with `wait`.
+fn pp_reqrep(n: u64, wait: Wait, record: bool) -> (Duration, Vec<u64>) {
+    let (requester, replier) = reqrep::Builder::new(CAPACITY)
+        .wait(wait)
+        .build::<u64, u64>();
+    let spin = wait == Wait::Spin;
+    let ping = move |i| requester.request(i).expect("replier gone");
+    let echo = move || {
+        let request = if spin {
+            spin_for(|| replier.try_recv().ok())
+        } else {
+            replier.recv().expect("requester gone")
+        };
+        let v = *request.payload();
+        request.reply(v).expect("requester stopped waiting");
+    };
+    timed(n, "ringbus reqrep", record, ping, echo)
+}
+
+/// Two ringbus `spsc` rings with `wait`, one each way.
+fn pp_spsc(n: u64, wait: Wait, record: bool) -> (Duration, Vec<u64>) {
+    let (ping_tx, ping_rx) = spsc::Builder::new(CAPACITY).wait(wait).build::<u64>();
+    let (pong_tx, pong_rx) = spsc::Builder::new(CAPACITY).wait(wait).build::<u64>();
+    let spin = wait == Wait::Spin;
+    let ping = move |i| {
+        if spin {
+            ping_tx.try_send(i).expect("a ping-pong ring is never full");
+            spin_for(|| pong_rx.try_recv().ok())
+        } else {
+            ping_tx.send(i).unwrap();
+            pong_rx.recv().unwrap()
+        }
+    };
+    let echo = move || {
+        if spin {
+            let v = spin_for(|| ping_rx.try_recv().ok());
+            pong_tx.try_send(v).expect("a ping-pong ring is never full");
+        } else {
+            pong_tx.send(ping_rx.recv().unwrap()).unwrap();
+        }
+    };
+    timed(n, "ringbus spsc pair", record, ping, echo)
+}
+
+/// A crossbeam channel each way, blocking.
+fn pp_crossbeam(n: u64, record: bool) -> (Duration, Vec<u64>) {
+    let (ping_tx, ping_rx) = crossbeam_channel::bounded::<u64>(CAPACITY);
+    let (pong_tx, pong_rx) = crossbeam_channel::bounded::<u64>(CAPACITY);
+    let ping = move |i| {
+        ping_tx.send(i).unwrap();
+        pong_rx.recv().unwrap()
+    };
+    let echo = move || pong_tx.send(ping_rx.recv().unwrap()).unwrap();
+    timed(n, "crossbeam pair", record, ping, echo)
+}
+
+/// ZeroMQ REQ/REP over `inproc://`, 8-byte messages received into a buffer
+/// (no allocation per message on our side).
+#[cfg(feature = "zmq")]
+fn pp_zmq(n: u64, record: bool) -> (Duration, Vec<u64>) {
+    let context = zmq::Context::new();
+    let rep = context.socket(zmq::REP).expect("zmq socket");
+    rep.bind("inproc://reqrep").expect("zmq bind");
+    let req = context.socket(zmq::REQ).expect("zmq socket");
+    req.connect("inproc://reqrep").expect("zmq connect");
+    let mut ping_buf = [0u8; 8];
+    let ping = move |i: u64| {
+        req.send(&i.to_le_bytes()[..], 0).expect("zmq send");
+        req.recv_into(&mut ping_buf, 0).expect("zmq recv");
+        u64::from_le_bytes(ping_buf)
+    };
+    let mut echo_buf = [0u8; 8];
+    let echo = move || {
+        rep.recv_into(&mut echo_buf, 0).expect("zmq recv");
+        rep.send(&echo_buf[..], 0).expect("zmq send");
+    };
+    let result = timed(n, "zmq req/rep", record, ping, echo);
+    drop(context);
+    result
+}
+
+/// A round-trip peer: `n` round trips, recorded or not.
+type PingPong = (&'static str, fn(u64, bool) -> (Duration, Vec<u64>));
+
+fn peers() -> Vec<PingPong> {
+    #[allow(unused_mut)]
+    let mut peers: Vec<PingPong> = vec![
+        ("reqrep_spin", |n, r| pp_reqrep(n, Wait::Spin, r)),
+        ("spsc_pair_spin", |n, r| pp_spsc(n, Wait::Spin, r)),
+        ("reqrep_backoff", |n, r| pp_reqrep(n, Wait::Backoff, r)),
+        ("spsc_pair_backoff", |n, r| pp_spsc(n, Wait::Backoff, r)),
+        ("crossbeam_pair_blocking", pp_crossbeam),
+    ];
+    #[cfg(feature = "zmq")]
+    peers.push(("zmq_inproc_req_rep", pp_zmq));
+    peers
+}
+
+fn round_trip(c: &mut Criterion) {
+    let mut group = c.benchmark_group("reqrep_round_trip");
+    for (name, peer) in peers() {
+        group.bench_function(name, |b| b.iter_custom(|n| peer(n, false).0));
+    }
+    group.finish();
+}
+
+/// Prints round-trip percentiles for every peer: `RINGBUS_BENCH_ROUNDS`
+/// (default 200 000) round trips each, after 20 000 unrecorded.
+fn percentiles() {
+    let rounds = std::env::var("RINGBUS_BENCH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200_000u64);
+    eprintln!("\nrequest→reply round trip, ns ({rounds} round trips, pinned)");
+    eprintln!(
+        "{:<24} {:>8} {:>8} {:>8} {:>8}",
+        "peer", "p50", "p90", "p99", "p99.9"
+    );
+    let mut p50 = Vec::new();
+    for (name, peer) in peers() {
+        peer(20_000, false);
+        let (_, mut samples) = peer(rounds, true);
+        let median = quantile(&mut samples, 0.5);
+        p50.push((name, median));
+        eprintln!(
+            "{:<24} {:>8} {:>8} {:>8} {:>8}",
+            name,
+            median,
+            quantile(&mut samples, 0.9),
+            quantile(&mut samples, 0.99),
+            quantile(&mut samples, 0.999),
+        );
+    }
+    let of = |name: &str| p50.iter().find(|(n, _)| *n == name).map(|(_, v)| *v as f64);
+    for wait in ["spin", "backoff"] {
+        if let (Some(reqrep), Some(spsc)) = (
+            of(&format!("reqrep_{wait}")),
+            of(&format!("spsc_pair_{wait}")),
+        ) {
+            eprintln!(
+                "reqrep_{wait} p50 / spsc_pair_{wait} p50 = {:.2} (target ≤ 1.30)",
+                reqrep / spsc
+            );
+        }
+    }
+}
+
+criterion_group! {
+    name = benches;
+    config = common::config()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2));
+    targets = round_trip
+}
+
+fn main() {
+    benches();
+    // `cargo bench -- <filter>` runs only some groups; print the percentiles
+    // only on a full run or when asked for by name.
+    let filter: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    if filter.is_empty() || filter.iter().any(|f| "percentiles".contains(f.as_str())) {
+        percentiles();
+    }
+    Criterion::default().configure_from_args().final_summary();
+}
