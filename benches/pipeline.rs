@@ -32,6 +32,10 @@ use common::Seen;
 /// Slots in every queue of this file.
 const CAPACITY: usize = 1024;
 
+/// A named peer: moves `n` jobs through ventilator → workers → sink and
+/// returns the time.
+type Peer = (&'static str, fn(u64) -> Duration);
+
 /// Workers between the ventilator and the sink.
 const WORKERS: usize = 2;
 
@@ -240,7 +244,8 @@ fn zmq_push_pull(n: u64) -> Duration {
 fn ventilator_workers_sink(c: &mut Criterion) {
     let mut group = c.benchmark_group("pipeline_1to2to1");
     group.throughput(Throughput::Elements(1));
-    let mut peers: Vec<(&str, fn(u64) -> Duration)> = vec![
+    #[allow(unused_mut)] // pushed to with `--features zmq`
+    let mut peers: Vec<Peer> = vec![
         ("ringbus_pipeline_backoff", ringbus_pipeline),
         ("crossbeam_channel", crossbeam),
         ("flume", flume_bounded),

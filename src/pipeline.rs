@@ -2,7 +2,7 @@
 //! exactly once.
 //!
 //! ZeroMQ's pipeline pattern (`ZMQ_PUSH` / `ZMQ_PULL`) on one bounded
-//! [`mpmc`](crate::mpmc) ring. A ventilator pushes jobs, any number of workers
+//! [`mpmc`] ring. A ventilator pushes jobs, any number of workers
 //! pull them, and the workers push their results into a second pipeline that
 //! a sink pulls from:
 //!
@@ -30,7 +30,7 @@
 //! A pusher claims a ring index with a compare-exchange and a puller claims
 //! it with another; each index goes to one sender and one receiver, and the
 //! slot's stamp orders the write before the read (the module doc of
-//! [`mpmc`](crate::mpmc) spells it out). Nothing here adds state of its own:
+//! [`mpmc`] spells it out). Nothing here adds state of its own:
 //! a [`Pusher`] is an `mpmc` sender and a [`Puller`] an `mpmc` receiver.
 //! Jobs left in the ring when the last handle drops are dropped once.
 //!

@@ -2,7 +2,7 @@
 //! number of repliers share the requests.
 //!
 //! ZeroMQ's request-reply pattern (`ZMQ_REQ` / `ZMQ_REP`) in one process.
-//! Requests travel through one bounded [`mpmc`](crate::mpmc) ring, so each is
+//! Requests travel through one bounded [`mpmc`] ring, so each is
 //! taken by exactly one replier (the next free one). Each request carries a
 //! ticket, [`ReplyTo`], to the reply slot of the requester that sent it:
 //!
