@@ -57,6 +57,7 @@ muts = [
  ("reqrep: FULL store Release->Relaxed", "src/reqrep/slot.rs", "slot.state.store(pack(self.seq, FULL), Ordering::Release);", "slot.state.store(pack(self.seq, FULL), Ordering::Relaxed);", "reqrep", None),
  ("reqrep: poll's state load Acquire->Relaxed", "src/reqrep/slot.rs", "let state = self.state.load(Ordering::Acquire);", "let state = self.state.load(Ordering::Relaxed);", "reqrep", None),
  ("reqrep: dropped ticket does not notify", "src/reqrep/slot.rs", "            && slot.wait.may_sleep()\n        {\n            slot.signal.notify();", "            && slot.wait.may_sleep()\n        {", "reqrep", None),
+ ("reqrep: drain stops at the first empty slot instead of waiting for a request being written", "src/reqrep.rs", "                Err(TryRecvError::Empty) if !rx.is_empty() => yield_now(),\n", "", "reqrep", None),
  ("reqrep: reply does not notify", "src/reqrep/slot.rs", "        if slot.wait.may_sleep() {\n            slot.signal.notify();\n        }\n        Ok(())", "        Ok(())", "reqrep", None),
 ]
 sel = sys.argv[1:] 

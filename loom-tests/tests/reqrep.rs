@@ -104,3 +104,22 @@ fn request_dropped_unreplied_wakes_requester() {
         drop(server.join().unwrap());
     });
 }
+
+/// Two requesters queue while the last replier leaves: a request whose
+/// index was claimed before the leaver's fence but is still being written
+/// must be waited for and drained, not skipped (the drain reads the ring's
+/// tail, then takes everything below it). Each requester settles. `Park`:
+/// with three threads spinning on `Yield`, loom's executions outgrow its
+/// branch bound before anything goes wrong.
+#[test]
+fn drain_waits_for_a_request_being_written() {
+    model(|| {
+        let (requester, replier) = reqrep::Builder::new(2).wait(Wait::Park).build::<u32, u32>();
+        let other = requester.clone();
+        let a = thread::spawn(move || requester.request(1));
+        let b = thread::spawn(move || other.request(2));
+        drop(replier);
+        settled(a.join().unwrap(), 1, None);
+        settled(b.join().unwrap(), 2, None);
+    });
+}
