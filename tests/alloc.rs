@@ -1,11 +1,15 @@
 //! A counting global allocator proves that sending and receiving allocate
-//! nothing once a ring exists.
+//! nothing once a ring exists, nor pushing and pulling jobs, nor a request
+//! and its reply once the requester exists.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::mem::MaybeUninit;
 
-use ringbus::{broadcast, mpmc, spsc, Wait};
+use std::thread;
+use std::time::Duration;
+
+use ringbus::{broadcast, mpmc, pipeline, reqrep, spsc, Wait};
 
 /// Counts allocations made by the current thread while it is counting.
 struct Counting;
@@ -113,4 +117,54 @@ fn broadcast_publish_and_receive_allocate_nothing() {
         }
     });
     assert_eq!(n, 0);
+}
+
+#[test]
+fn push_and_pull_allocate_nothing() {
+    for wait in [Wait::Spin, Wait::Backoff, Wait::Park] {
+        let (push, pull) = pipeline::Builder::new(64).wait(wait).build::<u64>();
+        let n = allocations(|| {
+            for i in 0..10_000 {
+                push.try_send(i).unwrap();
+                assert_eq!(pull.try_recv(), Ok(i));
+                push.send(i).unwrap();
+                assert_eq!(pull.recv(), Ok(i));
+                push.send_timeout(i, Duration::from_secs(1)).unwrap();
+                assert_eq!(pull.recv_timeout(Duration::from_secs(1)), Ok(i));
+            }
+        });
+        assert_eq!(n, 0, "{wait:?}");
+    }
+}
+
+#[test]
+fn request_and_reply_allocate_nothing() {
+    for wait in [Wait::Spin, Wait::Backoff, Wait::Park] {
+        let (requester, replier) = reqrep::Builder::new(64).wait(wait).build::<u64, u64>();
+        let server = thread::spawn(move || {
+            // The first request is served before counting starts.
+            let first = replier.recv().unwrap();
+            let n = *first.payload();
+            first.reply(n).unwrap();
+            allocations(|| {
+                for request in &replier {
+                    let n = *request.payload();
+                    request.reply(n + 1).unwrap();
+                }
+            })
+        });
+        assert_eq!(requester.request(0), Ok(0));
+        let n = allocations(|| {
+            for i in 0..5_000 {
+                assert_eq!(requester.request(i), Ok(i + 1));
+                assert_eq!(
+                    requester.request_timeout(i, Duration::from_secs(30)),
+                    Ok(i + 1)
+                );
+            }
+        });
+        drop(requester);
+        assert_eq!(n, 0, "requester, {wait:?}");
+        assert_eq!(server.join().unwrap(), 0, "replier, {wait:?}");
+    }
 }

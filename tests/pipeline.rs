@@ -1,9 +1,7 @@
 //! PUSH/PULL behaviour: every job delivered exactly once across workers (and
 //! a slow worker does not hold the others back), backpressure, disconnection
-//! from either side, drops, and no allocation per job.
+//! from either side, and drops. (No allocation per job: `tests/alloc.rs`.)
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
@@ -13,44 +11,6 @@ use ringbus::{
     pipeline, RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
     Wait,
 };
-
-/// Counts allocations made by the current thread while it is counting (as in
-/// `tests/alloc.rs`).
-struct Counting;
-
-thread_local! {
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
-}
-
-// SAFETY: forwards to the system allocator; the bookkeeping touches only
-// const-initialised thread-locals, which never allocate.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.with(Cell::get) {
-            ALLOCATIONS.with(|n| n.set(n.get() + 1));
-        }
-        // SAFETY: the caller's contract, passed on.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: the caller's contract, passed on.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
-
-/// The allocations `f` makes on this thread.
-fn allocations(f: impl FnOnce()) -> usize {
-    ALLOCATIONS.with(|n| n.set(0));
-    COUNTING.with(|c| c.set(true));
-    f();
-    COUNTING.with(|c| c.set(false));
-    ALLOCATIONS.with(Cell::get)
-}
 
 /// Ventilator → 4 workers → sink, 100 000 jobs; worker 0 sleeps on every
 /// job. The sink sees every job exactly once, and the slow worker takes far
@@ -221,22 +181,4 @@ fn returned_jobs_are_not_dropped_by_the_pipeline() {
     drop(back);
     drop((push, pull));
     assert_eq!(drops.load(Ordering::Relaxed), 2);
-}
-
-#[test]
-fn push_and_pull_allocate_nothing() {
-    for wait in [Wait::Spin, Wait::Backoff, Wait::Park] {
-        let (push, pull) = pipeline::Builder::new(64).wait(wait).build::<u64>();
-        let n = allocations(|| {
-            for i in 0..10_000 {
-                push.try_send(i).unwrap();
-                assert_eq!(pull.try_recv(), Ok(i));
-                push.send(i).unwrap();
-                assert_eq!(pull.recv(), Ok(i));
-                push.send_timeout(i, Duration::from_secs(1)).unwrap();
-                assert_eq!(pull.recv_timeout(Duration::from_secs(1)), Ok(i));
-            }
-        });
-        assert_eq!(n, 0, "{wait:?}");
-    }
 }

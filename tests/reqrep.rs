@@ -1,55 +1,15 @@
 //! REQ/REP behaviour: every reply reaches its own request across many
 //! requesters and repliers, a timed-out request's late reply is never
 //! returned for the next one, a requester learns when no reply can come
-//! (repliers gone in every order, request dropped unanswered), and a round
-//! trip allocates nothing.
+//! (repliers gone in every order, request dropped unanswered). (No
+//! allocation per round trip: `tests/alloc.rs`.)
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::sync::{mpsc, Arc};
 use std::thread;
 use std::time::Duration;
 
 use ringbus::reqrep::{self, ReplyError, RequestError};
 use ringbus::{RecvError, Wait};
-
-/// Counts allocations made by the current thread while it is counting (as in
-/// `tests/alloc.rs`).
-struct Counting;
-
-thread_local! {
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
-}
-
-// SAFETY: forwards to the system allocator; the bookkeeping touches only
-// const-initialised thread-locals, which never allocate.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.with(Cell::get) {
-            ALLOCATIONS.with(|n| n.set(n.get() + 1));
-        }
-        // SAFETY: the caller's contract, passed on.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: the caller's contract, passed on.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
-
-/// The allocations `f` makes on this thread.
-fn allocations(f: impl FnOnce()) -> usize {
-    ALLOCATIONS.with(|n| n.set(0));
-    COUNTING.with(|c| c.set(true));
-    f();
-    COUNTING.with(|c| c.set(false));
-    ALLOCATIONS.with(Cell::get)
-}
 
 /// What a replier answers to `n`: a value that names the request.
 fn answer(n: u64) -> u64 {
@@ -317,36 +277,4 @@ fn payloads_and_replies_dropped_once() {
     drop(replier); // the last replier drains the two still queued
     assert_eq!(Arc::strong_count(&probe), 1);
     drop(requester);
-}
-
-#[test]
-fn request_and_reply_allocate_nothing() {
-    for wait in [Wait::Spin, Wait::Backoff, Wait::Park] {
-        let (requester, replier) = reqrep::Builder::new(64).wait(wait).build::<u64, u64>();
-        let server = thread::spawn(move || {
-            // The first request is served before counting starts.
-            let first = replier.recv().unwrap();
-            let n = *first.payload();
-            first.reply(n).unwrap();
-            allocations(|| {
-                for request in &replier {
-                    let n = *request.payload();
-                    request.reply(n + 1).unwrap();
-                }
-            })
-        });
-        assert_eq!(requester.request(0), Ok(0));
-        let n = allocations(|| {
-            for i in 0..5_000 {
-                assert_eq!(requester.request(i), Ok(i + 1));
-                assert_eq!(
-                    requester.request_timeout(i, Duration::from_secs(30)),
-                    Ok(i + 1)
-                );
-            }
-        });
-        drop(requester);
-        assert_eq!(n, 0, "requester, {wait:?}");
-        assert_eq!(server.join().unwrap(), 0, "replier, {wait:?}");
-    }
 }

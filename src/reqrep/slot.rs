@@ -60,10 +60,10 @@ pub(super) struct Slot<Rep> {
     wait: Wait,
 }
 
-// SAFETY: the slot moves a `Rep` from a replier's thread to the requester's,
-// so it needs `Rep: Send`. The cell is written only by the ticket whose
-// compare-exchange won `WAITING -> WRITING`, and read only by the requester
-// after acquiring `FULL`: one thread at a time, so no `Rep: Sync` is needed.
+// The slot moves a `Rep` from a replier's thread to the requester's: `Rep:
+// Send`. SAFETY: the cell is written only by the ticket that won `WAITING ->
+// WRITING` and read only by the requester after acquiring `FULL`: one thread
+// at a time, so no `Rep: Sync` is needed.
 unsafe impl<Rep: Send> Send for Slot<Rep> {}
 // SAFETY: as for `Send`.
 unsafe impl<Rep: Send> Sync for Slot<Rep> {}
