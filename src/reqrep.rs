@@ -334,6 +334,11 @@ impl<Req, Rep> Endpoint<Req, Rep> {
 /// a time: it is `Send` (when `Req` and `Rep` are) but not `Sync`. Clone it
 /// for another, independent requester (another slot, made by the clone).
 ///
+/// ```compile_fail
+/// fn shared<T: Sync>() {}
+/// shared::<ringbus::reqrep::Requester<u8, u8>>(); // one request in flight: not `Sync`
+/// ```
+///
 /// ```
 /// let (requester, replier) = ringbus::reqrep::channel::<u32, u32>(4);
 /// let other = requester.clone();
@@ -469,7 +474,10 @@ impl<Req, Rep> Requester<Req, Rep> {
         // R_r: if the last replier left before our fence, it may not have
         // seen our request: stop waiting for it ourselves.
         if endpoint.repliers_gone() {
-            return self.resolve(self.slot.cancel(seq));
+            return match self.slot.cancel(seq) {
+                None => Err(RequestError::Unanswered),
+                Some(outcome) => self.resolve(outcome),
+            };
         }
         let outcome = wait::block(endpoint.wait, &self.slot.signal, deadline.flatten(), || {
             self.slot.poll(seq)
@@ -477,9 +485,9 @@ impl<Req, Rep> Requester<Req, Rep> {
         match outcome {
             Some(outcome) => self.resolve(outcome),
             None => match self.slot.cancel(seq) {
-                Outcome::Gone => Err(RequestError::Timeout(None)),
-                // The reply arrived as the time ran out: take it.
-                reply => self.resolve(reply),
+                None => Err(RequestError::Timeout(None)),
+                // The outcome arrived as the time ran out: take it.
+                Some(outcome) => self.resolve(outcome),
             },
         }
     }

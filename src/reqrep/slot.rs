@@ -122,8 +122,9 @@ impl<Rep> Slot<Rep> {
     }
 
     /// Stops waiting for `seq`: later replies to it are handed back to their
-    /// repliers. Returns the outcome if one arrived first. Requester only.
-    pub(super) fn cancel(&self, seq: usize) -> Outcome<Rep> {
+    /// repliers. Returns `None` if it cancelled, or the outcome that arrived
+    /// first. Requester only.
+    pub(super) fn cancel(&self, seq: usize) -> Option<Outcome<Rep>> {
         // Relaxed: no data is published by cancelling; a ticket that then
         // fails its compare-exchange keeps its reply.
         match self.state.compare_exchange(
@@ -132,12 +133,13 @@ impl<Rep> Slot<Rep> {
             Ordering::Relaxed,
             Ordering::Relaxed,
         ) {
-            Ok(_) => Outcome::Gone,
-            // The ticket won: its replier is writing (a move, bounded) or has
-            // written. Wait for the tag to settle and take the outcome.
+            Ok(_) => None,
+            // The ticket got there first: its replier is writing (a move,
+            // bounded), has written, or dropped it. Wait for the tag to
+            // settle and take the outcome.
             Err(_) => loop {
                 if let Some(outcome) = self.poll(seq) {
-                    return outcome;
+                    return Some(outcome);
                 }
                 yield_now();
             },
