@@ -9,6 +9,8 @@
 //! - [`mpmc`]: a bounded multi-producer multi-consumer ring (Vyukov);
 //! - [`broadcast`]: one publisher, many subscribers, each sees every message
 //!   in order, read in place (the LMAX Disruptor's ring);
+//! - [`pubsub`]: publishers and subscribers with topic filters (ZeroMQ
+//!   prefixes, RabbitMQ `*`/`#` patterns), one ring per subscriber;
 //! - [`Wait`]: how a blocked side waits (spin, yield, backoff, park);
 //! - one family of errors, in the shape of `std::sync::mpsc`'s.
 //!
@@ -40,6 +42,7 @@ pub mod broadcast;
 mod capacity;
 pub mod error;
 pub mod mpmc;
+pub mod pubsub;
 pub mod spsc;
 mod sync;
 mod wait;
