@@ -733,3 +733,45 @@ impl<T> Endpoint<T> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::TryRecvError;
+
+    /// The bus hook: a subscriber minted before any publisher waits (it is
+    /// not disconnected); once publishers existed and all left, it is; a new
+    /// publisher revives it.
+    #[test]
+    fn endpoint_connects_in_any_order_and_revives() {
+        let endpoint = Endpoint::<u32>::new(4, Wait::Park);
+        let mut subscriber = endpoint.subscriber(SubscriberOptions::new());
+        subscriber.subscribe("#").unwrap();
+        assert_eq!(subscriber.try_recv().unwrap_err(), TryRecvError::Empty);
+        assert!(!subscriber.is_disconnected());
+
+        let publisher = endpoint.publisher();
+        let topic = publisher.topic("t").unwrap();
+        assert_eq!(publisher.send(&topic, 1), 1);
+        drop(publisher);
+        assert_eq!(*subscriber.try_recv().unwrap(), 1);
+        assert_eq!(
+            subscriber.try_recv().unwrap_err(),
+            TryRecvError::Disconnected
+        );
+
+        let publisher = endpoint.publisher();
+        assert!(!subscriber.is_disconnected());
+        assert_eq!(publisher.send(&topic, 2), 1);
+        assert_eq!(*subscriber.recv().unwrap(), 2);
+
+        // A publisher with no subscriber at all sends to nobody.
+        let lonely = Endpoint::<u32>::new(4, Wait::Park);
+        let publisher = lonely.publisher();
+        assert_eq!(publisher.send(&publisher.topic("t").unwrap(), 1), 0);
+        let mut late = lonely.subscriber(SubscriberOptions::new());
+        late.subscribe("t").unwrap();
+        assert_eq!(publisher.send(&publisher.topic("t").unwrap(), 2), 1);
+        assert_eq!(*late.recv().unwrap(), 2);
+    }
+}
