@@ -239,8 +239,8 @@ impl Builder {
     #[track_caller]
     pub fn build<T>(self) -> (Publisher<T>, Subscriber<T>) {
         let endpoint = Endpoint::new(self.capacity, self.wait);
-        let subscriber = endpoint.subscriber(SubscriberOptions::new());
-        (endpoint.publisher(), subscriber)
+        let subscriber = Endpoint::mint_subscriber(&endpoint, SubscriberOptions::new());
+        (Endpoint::mint_publisher(&endpoint), subscriber)
     }
 }
 
@@ -605,13 +605,13 @@ impl<T> Endpoint<T> {
     }
 
     /// A new publisher (reviving the endpoint if every publisher had gone).
-    pub(crate) fn publisher(self: &Arc<Self>) -> Publisher<T> {
+    fn mint_publisher(this: &Arc<Self>) -> Publisher<T> {
         // Relaxed: a count; the disconnection it signals is ordered by the
         // AcqRel decrement in `Publisher::drop`. Count first, then the
         // "ever" bit, so the state never reads 1 (gone) while one is minted.
-        self.publishers.fetch_add(2, Ordering::Relaxed);
-        self.publishers.fetch_or(1, Ordering::Relaxed);
-        Publisher::new(self.clone())
+        this.publishers.fetch_add(2, Ordering::Relaxed);
+        this.publishers.fetch_or(1, Ordering::Relaxed);
+        Publisher::new(this.clone())
     }
 
     /// A new subscriber, with no filter.
@@ -621,20 +621,20 @@ impl<T> Endpoint<T> {
     /// If the capacity (the options' or else the endpoint's) is 0 or too
     /// large.
     #[track_caller]
-    pub(crate) fn subscriber(self: &Arc<Self>, options: SubscriberOptions) -> Subscriber<T> {
-        let capacity = options.capacity.unwrap_or(self.capacity);
+    fn mint_subscriber(this: &Arc<Self>, options: SubscriberOptions) -> Subscriber<T> {
+        let capacity = options.capacity.unwrap_or(this.capacity);
         let (tx, rx) = mpmc::Builder::new(capacity).wait(Wait::Spin).build();
         let inbox = Arc::new(Inbox {
             tx,
             rx,
             overflow: options.overflow,
-            wait: self.wait,
+            wait: this.wait,
             alive: AtomicBool::new(true),
             missed: CachePadded::new(AtomicUsize::new(0)),
             not_empty: CachePadded::new(Signal::new()),
             not_full: CachePadded::new(Signal::new()),
         });
-        let mut registry = self.lock();
+        let mut registry = this.lock();
         let id = registry.next_id;
         registry.next_id += 1;
         registry.members.push(Member {
@@ -644,7 +644,7 @@ impl<T> Endpoint<T> {
         });
         // No bump: a subscriber without filters matches nothing.
         drop(registry);
-        Subscriber::new(self.clone(), inbox, id)
+        Subscriber::new(this.clone(), inbox, id)
     }
 
     /// Whether publishers existed and all are gone.
@@ -689,10 +689,10 @@ impl<T> Endpoint<T> {
 
     /// The current route of topic `name` (interning it if new). Takes the
     /// lock: called when a topic's cache is stale.
-    fn route(self: &Arc<Self>, name: &str) -> (Name, Route<T>) {
-        let mut registry = self.lock();
+    fn route(this: &Arc<Self>, name: &str) -> (Name, Route<T>) {
+        let mut registry = this.lock();
         // Relaxed: under the lock, which orders every bump before us.
-        let generation = self.generation.load(Ordering::Relaxed);
+        let generation = this.generation.load(Ordering::Relaxed);
         let Registry {
             members, topics, ..
         } = &mut *registry;
@@ -714,7 +714,7 @@ impl<T> Endpoint<T> {
             interned.generation = generation;
         }
         let route = Route {
-            endpoint: self.clone(),
+            endpoint: this.clone(),
             generation,
             set: interned.set.clone(),
         };
@@ -731,6 +731,51 @@ impl<T> Endpoint<T> {
         for member in &self.lock().members {
             member.inbox.not_empty.notify();
         }
+    }
+}
+
+/// The bus hook: `endpoint.publisher()` and `endpoint.subscriber(options)`
+/// on an `Arc<Endpoint<T>>`.
+#[cfg(not(ringbus_loom))]
+#[allow(dead_code)] // Until src/bus.rs calls them.
+impl<T> Endpoint<T> {
+    /// A new publisher (reviving the endpoint if every publisher had gone).
+    pub(crate) fn publisher(self: &Arc<Self>) -> Publisher<T> {
+        Endpoint::mint_publisher(self)
+    }
+
+    /// A new subscriber with no filter.
+    ///
+    /// # Panics
+    ///
+    /// If the capacity (the options' or else the endpoint's) is 0 or too
+    /// large.
+    #[track_caller]
+    pub(crate) fn subscriber(self: &Arc<Self>, options: SubscriberOptions) -> Subscriber<T> {
+        Endpoint::mint_subscriber(self, options)
+    }
+}
+
+/// The bus hook under loom, whose `Arc` cannot be a method receiver
+/// (`self: &Arc<Self>` needs std's `Arc`): the same calls through a trait,
+/// which code built with the loom cfg imports.
+#[cfg(ringbus_loom)]
+#[allow(unreachable_pub, dead_code)]
+pub(crate) trait EndpointHook<T> {
+    /// See the std build's `Endpoint::publisher`.
+    fn publisher(&self) -> Publisher<T>;
+    /// See the std build's `Endpoint::subscriber`.
+    fn subscriber(&self, options: SubscriberOptions) -> Subscriber<T>;
+}
+
+#[cfg(ringbus_loom)]
+impl<T> EndpointHook<T> for Arc<Endpoint<T>> {
+    fn publisher(&self) -> Publisher<T> {
+        Endpoint::mint_publisher(self)
+    }
+
+    fn subscriber(&self, options: SubscriberOptions) -> Subscriber<T> {
+        Endpoint::mint_subscriber(self, options)
     }
 }
 

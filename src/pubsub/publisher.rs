@@ -220,7 +220,7 @@ impl<T> Publisher<T> {
     /// ```
     pub fn topic(&self, name: &str) -> Result<Topic<T>, FilterError> {
         check_topic(name)?;
-        let (name, route) = self.endpoint.route(name);
+        let (name, route) = Endpoint::route(&self.endpoint, name);
         Ok(Topic {
             name,
             route: std::cell::RefCell::new(route),
@@ -237,7 +237,7 @@ impl<T> Publisher<T> {
     /// assert_eq!(publisher.send(&publisher.topic("a").unwrap(), 1), 1);
     /// ```
     pub fn subscriber(&self) -> Subscriber<T> {
-        self.endpoint.subscriber(SubscriberOptions::new())
+        Endpoint::mint_subscriber(&self.endpoint, SubscriberOptions::new())
     }
 
     /// A new subscriber with its own capacity and [`Overflow`].
@@ -255,7 +255,7 @@ impl<T> Publisher<T> {
     /// ```
     #[track_caller]
     pub fn subscriber_with(&self, options: SubscriberOptions) -> Subscriber<T> {
-        self.endpoint.subscriber(options)
+        Endpoint::mint_subscriber(&self.endpoint, options)
     }
 
     /// The number of live subscribers (takes the endpoint's lock).
@@ -290,7 +290,7 @@ impl<T> Publisher<T> {
 
     #[cold]
     fn refresh(&self, topic: &Topic<T>) {
-        let (_, route) = self.endpoint.route(&topic.name);
+        let (_, route) = Endpoint::route(&self.endpoint, &topic.name);
         *topic.route.borrow_mut() = route;
     }
 }
@@ -411,7 +411,7 @@ impl<T: Clone> Publisher<T> {
 impl<T> Clone for Publisher<T> {
     /// Another publisher on the same endpoint.
     fn clone(&self) -> Self {
-        self.endpoint.publisher()
+        Endpoint::mint_publisher(&self.endpoint)
     }
 }
 

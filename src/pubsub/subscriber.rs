@@ -397,10 +397,12 @@ impl<T> Drop for Subscriber<T> {
         // looks for parked publishers.
         self.inbox.alive.store(false, Ordering::Relaxed);
         self.inbox.not_full.notify();
+        // The ring is not drained here: making room would let a publisher
+        // that has not yet seen `alive == false` deliver into it. What it
+        // holds is dropped with the inbox, once the last match set that
+        // holds it is gone (`leave` replaces the interned ones now; a
+        // `Topic`'s cache lets go at its next send).
         self.endpoint.leave(self.id);
-        // Drop what is waiting now rather than when the last match set that
-        // holds this inbox goes.
-        while self.inbox.rx.try_recv().is_ok() {}
     }
 }
 

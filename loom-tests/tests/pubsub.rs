@@ -1,0 +1,104 @@
+//! loom models of pubsub's own concurrency (the rings are the mpmc ring,
+//! modelled in `mpmc.rs`): the generation check that makes a subscription
+//! that happens before a send visible to it, the receive-side check that
+//! keeps in-flight messages out after an unsubscription, draining before
+//! disconnection, and a subscriber's drop releasing a blocked publisher.
+#![cfg(ringbus_loom)]
+
+use loom::sync::atomic::{AtomicBool, Ordering};
+use loom::sync::Arc;
+use loom::thread;
+use loom_tests::model;
+use ringbus::pubsub;
+use ringbus::{TryRecvError, Wait};
+
+/// A subscriber subscribes, then raises a flag; a publisher whose topic
+/// cached the match set from before the subscription reads the flag, then
+/// sends. If it saw the flag, the message must reach the subscriber.
+#[test]
+fn subscription_before_send_is_seen() {
+    model(|| {
+        let (publisher, mut subscriber) = pubsub::Builder::new(1).wait(Wait::Spin).build::<u8>();
+        let topic = publisher.topic("t").unwrap(); // caches "nobody"
+        let flag = Arc::new(AtomicBool::new(false));
+        let feed = {
+            let flag = flag.clone();
+            thread::spawn(move || {
+                let seen = flag.load(Ordering::Acquire);
+                let reached = publisher.send(&topic, 7);
+                (seen, reached)
+            })
+        };
+        subscriber.subscribe("t").unwrap();
+        flag.store(true, Ordering::Release);
+        let (seen, reached) = feed.join().unwrap();
+        if seen {
+            assert_eq!(
+                reached, 1,
+                "a subscription that happened before the send was missed"
+            );
+        }
+        match subscriber.try_recv() {
+            Ok(message) => assert_eq!((reached, *message), (1, 7)),
+            Err(TryRecvError::Disconnected) => assert_eq!(reached, 0),
+            Err(TryRecvError::Empty) => panic!("publisher gone, yet Empty"),
+        }
+    });
+}
+
+/// A publisher sends to a topic while the subscriber unsubscribes from it.
+/// The send may route with the old match set and land after the
+/// unsubscription returned: the subscriber must still never receive it.
+#[test]
+fn nothing_after_unsubscribe() {
+    model(|| {
+        let (publisher, mut subscriber) = pubsub::Builder::new(1).wait(Wait::Spin).build::<u8>();
+        subscriber.subscribe("t").unwrap();
+        let topic = publisher.topic("t").unwrap(); // caches the subscriber
+        let feed = thread::spawn(move || {
+            publisher.send(&topic, 1);
+        });
+        subscriber.unsubscribe("t").unwrap();
+        let received = subscriber.try_recv();
+        feed.join().unwrap();
+        assert!(received.is_err(), "received after unsubscribe");
+        assert!(subscriber.try_recv().is_err(), "received after unsubscribe");
+    });
+}
+
+/// Two messages, then the publisher leaves; a parked subscriber receives
+/// both, then `Disconnected` (never `Disconnected` with a message unread,
+/// never a lost wake-up).
+#[test]
+fn drains_before_disconnect() {
+    model(|| {
+        let (publisher, mut subscriber) = pubsub::Builder::new(2).wait(Wait::Park).build::<u8>();
+        subscriber.subscribe("#").unwrap();
+        let topic = publisher.topic("t").unwrap();
+        let feed = thread::spawn(move || {
+            assert_eq!(publisher.send(&topic, 1), 1);
+            assert_eq!(publisher.send(&topic, 2), 1);
+        });
+        let mut received = Vec::new();
+        while let Ok(message) = subscriber.recv() {
+            received.push(*message);
+        }
+        assert_eq!(received, [1, 2]);
+        feed.join().unwrap();
+    });
+}
+
+/// A publisher blocks on a full `Block` subscriber that then drops: the
+/// send returns, reaching nobody, instead of waiting for ever.
+#[test]
+fn dropped_subscriber_releases_blocked_publisher() {
+    model(|| {
+        let (publisher, mut subscriber) = pubsub::Builder::new(1).wait(Wait::Park).build::<u8>();
+        subscriber.subscribe("#").unwrap();
+        let topic = publisher.topic("t").unwrap();
+        assert_eq!(publisher.send(&topic, 1), 1);
+        let feed = thread::spawn(move || publisher.send(&topic, 2));
+        drop(subscriber);
+        assert_eq!(feed.join().unwrap(), 0);
+    });
+}
