@@ -102,3 +102,46 @@ fn dropped_subscriber_releases_blocked_publisher() {
         assert_eq!(feed.join().unwrap(), 0);
     });
 }
+
+/// As `drains_before_disconnect`, with `Wait::Spin`: no park handshake, so
+/// no fence of the wake-up path orders the publisher's ring writes before
+/// its departure; only the publisher count's `Release`/`Acquire` does.
+#[test]
+fn drains_before_disconnect_spin() {
+    model(|| {
+        let (publisher, mut subscriber) = pubsub::Builder::new(2).wait(Wait::Spin).build::<u8>();
+        subscriber.subscribe("#").unwrap();
+        let topic = publisher.topic("t").unwrap();
+        let feed = thread::spawn(move || {
+            assert_eq!(publisher.send(&topic, 1), 1);
+        });
+        loop {
+            match subscriber.try_recv() {
+                Ok(message) => assert_eq!(*message, 1),
+                Err(TryRecvError::Empty) => thread::yield_now(),
+                Err(TryRecvError::Disconnected) => break,
+            }
+        }
+        feed.join().unwrap();
+        // Disconnected only after the message was taken.
+        assert!(subscriber.is_empty());
+    });
+}
+
+/// A parked subscriber is woken by the delivery itself (a publisher stays
+/// alive, so no disconnection wakes it).
+#[test]
+fn park_wakeup_on_delivery() {
+    model(|| {
+        let (publisher, mut subscriber) = pubsub::Builder::new(1).wait(Wait::Park).build::<u8>();
+        subscriber.subscribe("#").unwrap();
+        let topic = publisher.topic("t").unwrap();
+        let stays = publisher.clone();
+        let feed = thread::spawn(move || {
+            assert_eq!(publisher.send(&topic, 3), 1);
+        });
+        assert_eq!(*subscriber.recv().unwrap(), 3);
+        feed.join().unwrap();
+        drop(stays);
+    });
+}
