@@ -60,7 +60,7 @@
 //!   it; otherwise it takes the lock once to recompute (shared by every
 //!   `Topic` of the same name) and caches again.
 //! - Delivery to one subscriber is a `try_send` into its bounded
-//!   [`mpmc`](crate::mpmc) ring; a `Block` subscriber whose ring is full
+//!   [`mpmc`] ring; a `Block` subscriber whose ring is full
 //!   makes the publisher wait on that subscriber's "not full" signal (the
 //!   park handshake of the other primitives).
 //!
