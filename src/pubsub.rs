@@ -346,14 +346,36 @@ type Name = Arc<Box<str>>;
 /// assert_eq!(message.into_payload(), [1, 2]);
 /// ```
 pub struct Message<T> {
-    /// The interned topic (an `Arc` clone, no allocation).
+    /// The interned topic (an `Arc` clone made by the subscriber, no
+    /// allocation).
     topic: Name,
-    /// The generation of the match set that routed this message (see the
-    /// module doc, "Nothing after unsubscribe").
-    generation: usize,
     /// The payload.
     payload: T,
 }
+
+/// What a subscriber's ring holds: the payload, which topic it was sent
+/// to, and the generation of the match set that routed it (see the module
+/// doc, "Nothing after unsubscribe").
+///
+/// The topic travels as a bare pointer to the endpoint's interned name, so
+/// that a send touches no reference count (an `Arc` clone per delivery made
+/// the count's cache line bounce between the publisher's core and the
+/// subscriber's); the subscriber makes the `Arc` when it hands out the
+/// [`Message`].
+struct Envelope<T> {
+    /// `Arc::as_ptr` of a name interned in the registry of the endpoint
+    /// whose subscriber's ring holds this envelope. The registry never lets
+    /// go of a name, and only that subscriber (which holds the endpoint)
+    /// dereferences the pointer.
+    topic: *const Box<str>,
+    generation: usize,
+    payload: T,
+}
+
+// SAFETY: the pointer is to an immutable, `Sync` string kept alive by the
+// endpoint (see the field); the envelope moves a `T` between threads, hence
+// `T: Send`.
+unsafe impl<T: Send> Send for Envelope<T> {}
 
 impl<T> Message<T> {
     /// The topic this message was sent to.
@@ -463,6 +485,9 @@ impl<T> fmt::Debug for Topic<T> {
 
 /// A match set and the generation at which it was computed.
 struct Route<T> {
+    /// The topic's name as interned by `endpoint` (a `Topic` made by another
+    /// endpoint has its own).
+    name: Name,
     /// The endpoint the set belongs to (a topic may be sent through any
     /// publisher of any endpoint of its type; holding the `Arc` makes the
     /// identity check immune to address reuse).
@@ -476,6 +501,7 @@ struct Route<T> {
 impl<T> Clone for Route<T> {
     fn clone(&self) -> Self {
         Route {
+            name: self.name.clone(),
             endpoint: self.endpoint.clone(),
             generation: self.generation,
             set: self.set.clone(),
@@ -494,9 +520,9 @@ struct Inbox<T> {
     /// Publishers' end of the ring. The ring is built with `Wait::Spin` and
     /// used only through `try_` calls: waiting and waking happen on the two
     /// signals below, so that disconnection and subscriber drop can wake too.
-    tx: mpmc::Sender<Message<T>>,
+    tx: mpmc::Sender<Envelope<T>>,
     /// The subscriber's end; `DropOldest` publishers also take from it.
-    rx: mpmc::Receiver<Message<T>>,
+    rx: mpmc::Receiver<Envelope<T>>,
     /// What a full ring does.
     overflow: Overflow,
     /// How both sides wait.
@@ -575,7 +601,7 @@ impl<T> Endpoint<T> {
     #[track_caller]
     pub(crate) fn new(capacity: usize, wait: Wait) -> Arc<Self> {
         // Checked now, so that a bad capacity panics where it was given.
-        crate::capacity::slots::<Message<T>>(capacity);
+        crate::capacity::slots::<Envelope<T>>(capacity);
         Arc::new(Endpoint {
             generation: CachePadded::new(AtomicUsize::new(0)),
             publishers: CachePadded::new(AtomicUsize::new(0)),
@@ -689,7 +715,7 @@ impl<T> Endpoint<T> {
 
     /// The current route of topic `name` (interning it if new). Takes the
     /// lock: called when a topic's cache is stale.
-    fn route(this: &Arc<Self>, name: &str) -> (Name, Route<T>) {
+    fn route(this: &Arc<Self>, name: &str) -> Route<T> {
         let mut registry = this.lock();
         // Relaxed: under the lock, which orders every bump before us.
         let generation = this.generation.load(Ordering::Relaxed);
@@ -713,12 +739,12 @@ impl<T> Endpoint<T> {
             interned.set = Arc::new(MatchSet { inboxes });
             interned.generation = generation;
         }
-        let route = Route {
+        Route {
+            name: interned.name.clone(),
             endpoint: this.clone(),
             generation,
             set: interned.set.clone(),
-        };
-        (interned.name.clone(), route)
+        }
     }
 
     /// The number of live subscribers (takes the lock).

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::filter::check_topic;
 use super::{
-    Endpoint, FilterError, Inbox, MatchSet, Message, Name, Overflow, Route, Subscriber,
+    Endpoint, Envelope, FilterError, Inbox, MatchSet, Name, Overflow, Route, Subscriber,
     SubscriberOptions, Topic,
 };
 use crate::error::TrySendError;
@@ -58,13 +58,13 @@ enum Offered<T> {
     /// Dropped: the subscriber is gone, or its `DropNewest` ring was full.
     Dropped,
     /// A `Block` ring stayed full: here it is back.
-    Stuck(Message<T>),
+    Stuck(Envelope<T>),
 }
 
 impl<T> Inbox<T> {
     /// Offers `item` to this subscriber as its overflow policy says.
     #[inline]
-    fn offer(&self, item: Message<T>, mode: Mode) -> Offered<T> {
+    fn offer(&self, item: Envelope<T>, mode: Mode) -> Offered<T> {
         if !self.is_alive() {
             return Offered::Dropped;
         }
@@ -111,7 +111,7 @@ impl<T> Inbox<T> {
 
     /// Waits for room in a `Block` ring (or for the subscriber to leave).
     #[cold]
-    fn block(&self, item: Message<T>, deadline: Option<Instant>) -> Offered<T> {
+    fn block(&self, item: Envelope<T>, deadline: Option<Instant>) -> Offered<T> {
         let mut slot = Some(item);
         let done = wait::block(self.wait, &self.not_full, deadline, || {
             if !self.is_alive() {
@@ -158,8 +158,9 @@ fn deliver<T: Clone>(
     let Some(last) = inboxes.len().checked_sub(1) else {
         return Ok(delivered);
     };
-    let item = |payload| Message {
-        topic: name.clone(),
+    let topic = Arc::as_ptr(name);
+    let item = |payload| Envelope {
+        topic,
         generation,
         payload,
     };
@@ -220,9 +221,9 @@ impl<T> Publisher<T> {
     /// ```
     pub fn topic(&self, name: &str) -> Result<Topic<T>, FilterError> {
         check_topic(name)?;
-        let (name, route) = Endpoint::route(&self.endpoint, name);
+        let route = Endpoint::route(&self.endpoint, name);
         Ok(Topic {
-            name,
+            name: route.name.clone(),
             route: std::cell::RefCell::new(route),
         })
     }
@@ -290,7 +291,7 @@ impl<T> Publisher<T> {
 
     #[cold]
     fn refresh(&self, topic: &Topic<T>) {
-        let (_, route) = Endpoint::route(&self.endpoint, &topic.name);
+        let route = Endpoint::route(&self.endpoint, &topic.name);
         *topic.route.borrow_mut() = route;
     }
 }
@@ -319,7 +320,7 @@ impl<T: Clone> Publisher<T> {
         let route = self.route(topic);
         let sent = deliver(
             &route.set,
-            &topic.name,
+            &route.name,
             route.generation,
             message,
             0,
@@ -390,7 +391,7 @@ impl<T: Clone> Publisher<T> {
         let route = self.route(topic);
         deliver(
             &route.set,
-            &topic.name,
+            &route.name,
             route.generation,
             message,
             0,
@@ -399,7 +400,7 @@ impl<T: Clone> Publisher<T> {
         )
         .map_err(|stuck| Pending {
             message: stuck.message,
-            name: topic.name.clone(),
+            name: route.name.clone(),
             generation: route.generation,
             set: route.set.clone(),
             next: stuck.next,

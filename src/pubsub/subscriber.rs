@@ -4,7 +4,7 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 use super::filter::Filters;
-use super::{Endpoint, FilterError, Inbox, Message, Overflow};
+use super::{Endpoint, Envelope, FilterError, Inbox, Message, Overflow};
 use crate::error::{RecvError, RecvTimeoutError, TryRecvError};
 use crate::sync::{Arc, Ordering};
 use crate::wait;
@@ -169,12 +169,31 @@ impl<T> Subscriber<T> {
         self.filters.len()
     }
 
-    /// Whether a message still passes this subscriber's filters: always for
-    /// one routed after the last unsubscription.
+    /// Opens an envelope taken from the ring: the message, or `None` if it
+    /// no longer passes this subscriber's filters (only possible for one
+    /// routed before the last unsubscription).
     #[inline]
-    fn wanted(&self, message: &Message<T>) -> bool {
-        message.generation.wrapping_sub(self.unsubscribed_at) as isize >= 0
-            || self.filters.matches(message.topic())
+    fn open(&self, envelope: Envelope<T>) -> Option<Message<T>> {
+        // SAFETY: the pointer is to a name interned in our endpoint's
+        // registry, which never lets go of it, and we hold the endpoint
+        // (see `Envelope::topic`).
+        let topic: &Box<str> = unsafe { &*envelope.topic };
+        let routed_after = envelope.generation.wrapping_sub(self.unsubscribed_at) as isize >= 0;
+        if !routed_after && !self.filters.matches(topic) {
+            return None;
+        }
+        // SAFETY: as above, the `Name` is alive; the pointer came from
+        // `Arc::as_ptr`, which is the pointer `Arc::into_raw` returns (that
+        // is how `into_raw` is written). Counting one more reference first
+        // makes the `Arc` that `from_raw` builds own that reference.
+        let topic = unsafe {
+            Arc::increment_strong_count(envelope.topic);
+            Arc::from_raw(envelope.topic)
+        };
+        Some(Message {
+            topic,
+            payload: envelope.payload,
+        })
     }
 
     /// Takes the oldest message if there is one, without waiting.
@@ -197,8 +216,8 @@ impl<T> Subscriber<T> {
     /// ```
     pub fn try_recv(&self) -> Result<Message<T>, TryRecvError> {
         loop {
-            let message = match self.inbox.rx.try_recv() {
-                Ok(message) => message,
+            let envelope = match self.inbox.rx.try_recv() {
+                Ok(envelope) => envelope,
                 Err(_) => {
                     if !self.endpoint.publishers_gone() {
                         return Err(TryRecvError::Empty);
@@ -206,7 +225,7 @@ impl<T> Subscriber<T> {
                     // Every publisher is gone and their writes are visible
                     // (see `publishers_gone`): one more look drains.
                     match self.inbox.rx.try_recv() {
-                        Ok(message) => message,
+                        Ok(envelope) => envelope,
                         Err(_) => return Err(TryRecvError::Disconnected),
                     }
                 }
@@ -214,7 +233,7 @@ impl<T> Subscriber<T> {
             if self.inbox.overflow == Overflow::Block && self.inbox.wait.may_sleep() {
                 self.inbox.not_full.notify();
             }
-            if self.wanted(&message) {
+            if let Some(message) = self.open(envelope) {
                 return Ok(message);
             }
         }
