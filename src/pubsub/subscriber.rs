@@ -177,7 +177,7 @@ impl<T> Subscriber<T> {
         // SAFETY: the pointer is to a name interned in our endpoint's
         // registry, which never lets go of it, and we hold the endpoint
         // (see `Envelope::topic`).
-        let topic: &Box<str> = unsafe { &*envelope.topic };
+        let topic: &str = unsafe { &*envelope.topic };
         let routed_after = envelope.generation.wrapping_sub(self.unsubscribed_at) as isize >= 0;
         if !routed_after && !self.filters.matches(topic) {
             return None;
