@@ -60,7 +60,7 @@
 //!   it; otherwise it takes the lock once to recompute (shared by every
 //!   `Topic` of the same name) and caches again.
 //! - Delivery to one subscriber is a `try_send` into its bounded
-//!   [`mpmc`] ring; a `Block` subscriber whose ring is full
+//!   [`mpmc`](crate::mpmc) ring; a `Block` subscriber whose ring is full
 //!   makes the publisher wait on that subscriber's "not full" signal (the
 //!   park handshake of the other primitives).
 //!
@@ -139,23 +139,28 @@
 //! ```
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::fmt;
-use std::ops::{Deref, DerefMut};
+use std::ops::Deref;
 
-use crate::mpmc;
-use crate::sync::{Arc, AtomicBool, AtomicUsize, CachePadded, Mutex, Ordering};
-use crate::wait::{Signal, Wait};
+use crate::sync::Arc;
+use crate::wait::Wait;
 
+mod delivery;
+mod endpoint;
 mod filter;
 mod publisher;
 mod subscriber;
 
-pub use filter::FilterError;
-pub use publisher::{Pending, Publisher};
-pub use subscriber::{Iter, Subscriber, TryIter};
+pub(crate) use endpoint::Endpoint;
+#[cfg(ringbus_loom)]
+#[allow(unused_imports)]
+pub(crate) use endpoint::EndpointHook;
+use endpoint::{Inbox, MatchSet, Route};
 
-use filter::Filters;
+pub use delivery::Pending;
+pub use filter::FilterError;
+pub use publisher::Publisher;
+pub use subscriber::{Iter, Subscriber, TryIter};
 
 /// Creates a pub/sub endpoint whose subscribers have rings of at least
 /// `capacity` messages, with the default [`Wait`], and returns a publisher
@@ -480,369 +485,5 @@ impl<T> Clone for Topic<T> {
 impl<T> fmt::Debug for Topic<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Topic").field("name", &self.name()).finish()
-    }
-}
-
-/// A match set and the generation at which it was computed.
-struct Route<T> {
-    /// The topic's name as interned by `endpoint` (a `Topic` made by another
-    /// endpoint has its own).
-    name: Name,
-    /// The endpoint the set belongs to (a topic may be sent through any
-    /// publisher of any endpoint of its type; holding the `Arc` makes the
-    /// identity check immune to address reuse).
-    endpoint: Arc<Endpoint<T>>,
-    /// The endpoint's generation when `set` was computed, under its lock.
-    generation: usize,
-    /// The subscribers whose filters matched the topic at `generation`.
-    set: Arc<MatchSet<T>>,
-}
-
-impl<T> Clone for Route<T> {
-    fn clone(&self) -> Self {
-        Route {
-            name: self.name.clone(),
-            endpoint: self.endpoint.clone(),
-            generation: self.generation,
-            set: self.set.clone(),
-        }
-    }
-}
-
-/// The subscribers a topic reaches, in registration order.
-struct MatchSet<T> {
-    inboxes: Vec<Arc<Inbox<T>>>,
-}
-
-/// One subscriber's receiving side, shared with the publishers that route
-/// to it.
-struct Inbox<T> {
-    /// Publishers' end of the ring. The ring is built with `Wait::Spin` and
-    /// used only through `try_` calls: waiting and waking happen on the two
-    /// signals below, so that disconnection and subscriber drop can wake too.
-    tx: mpmc::Sender<Envelope<T>>,
-    /// The subscriber's end; `DropOldest` publishers also take from it.
-    rx: mpmc::Receiver<Envelope<T>>,
-    /// What a full ring does.
-    overflow: Overflow,
-    /// How both sides wait.
-    wait: Wait,
-    /// False once the subscriber dropped: publishers skip it and stop
-    /// waiting for it.
-    alive: AtomicBool,
-    /// Messages routed here but dropped by the overflow policy.
-    missed: CachePadded<AtomicUsize>,
-    /// Where the subscriber sleeps while its ring is empty.
-    not_empty: CachePadded<Signal>,
-    /// Where `Block` publishers sleep while the ring is full.
-    not_full: CachePadded<Signal>,
-}
-
-impl<T> Inbox<T> {
-    #[inline]
-    fn is_alive(&self) -> bool {
-        // Relaxed: no data travels with the flag. A publisher that misses a
-        // fresh `false` delivers into a ring nobody reads (dropped with it);
-        // one parked on `not_full` is woken after the store (see
-        // `Subscriber::drop`) and the park handshake's fences order it.
-        self.alive.load(Ordering::Relaxed)
-    }
-}
-
-/// The shared state of one pub/sub endpoint: what every handle holds, and
-/// what the bus keeps (as a `Weak`) under a name.
-pub(crate) struct Endpoint<T> {
-    /// Bumped under `registry`'s lock whenever who-matches-what changes.
-    generation: CachePadded<AtomicUsize>,
-    /// `2 × live publishers`, plus 1 once any publisher existed. Subscribers
-    /// are disconnected exactly when it reads 1.
-    publishers: CachePadded<AtomicUsize>,
-    /// Subscribers, their filters, and the interned topics.
-    registry: Mutex<Registry<T>>,
-    /// The default capacity of a subscriber's ring.
-    capacity: usize,
-    /// How blocked sides wait.
-    wait: Wait,
-}
-
-/// What subscription changes update, under the endpoint's lock.
-struct Registry<T> {
-    /// Live subscribers in creation order.
-    members: Vec<Member<T>>,
-    /// Interned topics with their latest match set.
-    topics: HashMap<Box<str>, Interned<T>>,
-    /// The id of the next subscriber.
-    next_id: u64,
-}
-
-/// A live subscriber as the registry sees it.
-struct Member<T> {
-    id: u64,
-    inbox: Arc<Inbox<T>>,
-    /// The registry's copy of the subscriber's filters (the subscriber keeps
-    /// its own for the receive-side check).
-    filters: Filters,
-}
-
-/// An interned topic name and its match set.
-struct Interned<T> {
-    name: Name,
-    generation: usize,
-    set: Arc<MatchSet<T>>,
-}
-
-impl<T> Endpoint<T> {
-    /// An endpoint whose subscribers' rings hold at least `capacity`
-    /// messages by default, with no handle yet.
-    ///
-    /// # Panics
-    ///
-    /// If `capacity` is 0 or too large (see [`channel`]).
-    #[track_caller]
-    pub(crate) fn new(capacity: usize, wait: Wait) -> Arc<Self> {
-        // Checked now, so that a bad capacity panics where it was given.
-        crate::capacity::slots::<Envelope<T>>(capacity);
-        Arc::new(Endpoint {
-            generation: CachePadded::new(AtomicUsize::new(0)),
-            publishers: CachePadded::new(AtomicUsize::new(0)),
-            registry: Mutex::new(Registry {
-                members: Vec::new(),
-                topics: HashMap::new(),
-                next_id: 0,
-            }),
-            capacity,
-            wait,
-        })
-    }
-
-    /// Locks the registry (a panic elsewhere while holding it leaves it
-    /// consistent: every change is a single push, remove or filter edit).
-    fn lock(&self) -> impl DerefMut<Target = Registry<T>> + '_ {
-        self.registry.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Bumps the generation; call with the lock held. Returns the new one.
-    fn bump(&self, _held: &mut Registry<T>) -> usize {
-        // Relaxed: writers are serialised by the lock; readers outside it
-        // need only coherence (see the module doc, "No slow-joiner loss").
-        let next = self.generation.load(Ordering::Relaxed).wrapping_add(1);
-        self.generation.store(next, Ordering::Relaxed);
-        next
-    }
-
-    /// A new publisher (reviving the endpoint if every publisher had gone).
-    fn mint_publisher(this: &Arc<Self>) -> Publisher<T> {
-        // Relaxed: a count; the disconnection it signals is ordered by the
-        // AcqRel decrement in `Publisher::drop`. Count first, then the
-        // "ever" bit, so the state never reads 1 (gone) while one is minted.
-        this.publishers.fetch_add(2, Ordering::Relaxed);
-        this.publishers.fetch_or(1, Ordering::Relaxed);
-        Publisher::new(this.clone())
-    }
-
-    /// A new subscriber, with no filter.
-    ///
-    /// # Panics
-    ///
-    /// If the capacity (the options' or else the endpoint's) is 0 or too
-    /// large.
-    #[track_caller]
-    fn mint_subscriber(this: &Arc<Self>, options: SubscriberOptions) -> Subscriber<T> {
-        let capacity = options.capacity.unwrap_or(this.capacity);
-        let (tx, rx) = mpmc::Builder::new(capacity).wait(Wait::Spin).build();
-        let inbox = Arc::new(Inbox {
-            tx,
-            rx,
-            overflow: options.overflow,
-            wait: this.wait,
-            alive: AtomicBool::new(true),
-            missed: CachePadded::new(AtomicUsize::new(0)),
-            not_empty: CachePadded::new(Signal::new()),
-            not_full: CachePadded::new(Signal::new()),
-        });
-        let mut registry = this.lock();
-        let id = registry.next_id;
-        registry.next_id += 1;
-        registry.members.push(Member {
-            id,
-            inbox: inbox.clone(),
-            filters: Filters::default(),
-        });
-        // No bump: a subscriber without filters matches nothing.
-        drop(registry);
-        Subscriber::new(this.clone(), inbox, id)
-    }
-
-    /// Whether publishers existed and all are gone.
-    #[inline]
-    fn publishers_gone(&self) -> bool {
-        // Acquire: pairs with the AcqRel decrement in `Publisher::drop`:
-        // every ring write of every publisher happens before we read 1.
-        self.publishers.load(Ordering::Acquire) == 1
-    }
-
-    /// Changes subscriber `id`'s filters with `edit` if `edit` says it
-    /// changed something; returns the new generation.
-    fn edit_filters(&self, id: u64, edit: impl FnOnce(&mut Filters) -> bool) -> Option<usize> {
-        let mut registry = self.lock();
-        let member = registry.members.iter_mut().find(|m| m.id == id)?;
-        if !edit(&mut member.filters) {
-            return None;
-        }
-        Some(self.bump(&mut registry))
-    }
-
-    /// Removes subscriber `id` (its inbox is already marked dead).
-    fn leave(&self, id: u64) {
-        let mut registry = self.lock();
-        registry.members.retain(|m| m.id != id);
-        // Let go of the dead inbox in every interned match set now, rather
-        // than when each topic is next sent to.
-        for interned in registry.topics.values_mut() {
-            if interned.set.inboxes.iter().any(|i| !i.is_alive()) {
-                let live = interned
-                    .set
-                    .inboxes
-                    .iter()
-                    .filter(|i| i.is_alive())
-                    .cloned()
-                    .collect();
-                interned.set = Arc::new(MatchSet { inboxes: live });
-            }
-        }
-        self.bump(&mut registry);
-    }
-
-    /// The current route of topic `name` (interning it if new). Takes the
-    /// lock: called when a topic's cache is stale.
-    fn route(this: &Arc<Self>, name: &str) -> Route<T> {
-        let mut registry = this.lock();
-        // Relaxed: under the lock, which orders every bump before us.
-        let generation = this.generation.load(Ordering::Relaxed);
-        let Registry {
-            members, topics, ..
-        } = &mut *registry;
-        // The key's allocation is fine here: this is the slow path.
-        let interned = topics.entry(name.into()).or_insert_with(|| Interned {
-            name: Arc::new(name.into()),
-            generation: generation.wrapping_sub(1),
-            set: Arc::new(MatchSet {
-                inboxes: Vec::new(),
-            }),
-        });
-        if interned.generation != generation {
-            let inboxes = members
-                .iter()
-                .filter(|m| m.filters.matches(name))
-                .map(|m| m.inbox.clone())
-                .collect();
-            interned.set = Arc::new(MatchSet { inboxes });
-            interned.generation = generation;
-        }
-        Route {
-            name: interned.name.clone(),
-            endpoint: this.clone(),
-            generation,
-            set: interned.set.clone(),
-        }
-    }
-
-    /// The number of live subscribers (takes the lock).
-    fn subscriber_count(&self) -> usize {
-        self.lock().members.len()
-    }
-
-    /// Wakes every subscriber (the last publisher left).
-    fn wake_subscribers(&self) {
-        for member in &self.lock().members {
-            member.inbox.not_empty.notify();
-        }
-    }
-}
-
-/// The bus hook: `endpoint.publisher()` and `endpoint.subscriber(options)`
-/// on an `Arc<Endpoint<T>>`.
-#[cfg(not(ringbus_loom))]
-#[allow(dead_code)] // Until src/bus.rs calls them.
-impl<T> Endpoint<T> {
-    /// A new publisher (reviving the endpoint if every publisher had gone).
-    pub(crate) fn publisher(self: &Arc<Self>) -> Publisher<T> {
-        Endpoint::mint_publisher(self)
-    }
-
-    /// A new subscriber with no filter.
-    ///
-    /// # Panics
-    ///
-    /// If the capacity (the options' or else the endpoint's) is 0 or too
-    /// large.
-    #[track_caller]
-    pub(crate) fn subscriber(self: &Arc<Self>, options: SubscriberOptions) -> Subscriber<T> {
-        Endpoint::mint_subscriber(self, options)
-    }
-}
-
-/// The bus hook under loom, whose `Arc` cannot be a method receiver
-/// (`self: &Arc<Self>` needs std's `Arc`): the same calls through a trait,
-/// which code built with the loom cfg imports.
-#[cfg(ringbus_loom)]
-#[allow(unreachable_pub, dead_code)]
-pub(crate) trait EndpointHook<T> {
-    /// See the std build's `Endpoint::publisher`.
-    fn publisher(&self) -> Publisher<T>;
-    /// See the std build's `Endpoint::subscriber`.
-    fn subscriber(&self, options: SubscriberOptions) -> Subscriber<T>;
-}
-
-#[cfg(ringbus_loom)]
-impl<T> EndpointHook<T> for Arc<Endpoint<T>> {
-    fn publisher(&self) -> Publisher<T> {
-        Endpoint::mint_publisher(self)
-    }
-
-    fn subscriber(&self, options: SubscriberOptions) -> Subscriber<T> {
-        Endpoint::mint_subscriber(self, options)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::error::TryRecvError;
-
-    /// The bus hook: a subscriber minted before any publisher waits (it is
-    /// not disconnected); once publishers existed and all left, it is; a new
-    /// publisher revives it.
-    #[test]
-    fn endpoint_connects_in_any_order_and_revives() {
-        let endpoint = Endpoint::<u32>::new(4, Wait::Park);
-        let mut subscriber = endpoint.subscriber(SubscriberOptions::new());
-        subscriber.subscribe("#").unwrap();
-        assert_eq!(subscriber.try_recv().unwrap_err(), TryRecvError::Empty);
-        assert!(!subscriber.is_disconnected());
-
-        let publisher = endpoint.publisher();
-        let topic = publisher.topic("t").unwrap();
-        assert_eq!(publisher.send(&topic, 1), 1);
-        drop(publisher);
-        assert_eq!(*subscriber.try_recv().unwrap(), 1);
-        assert_eq!(
-            subscriber.try_recv().unwrap_err(),
-            TryRecvError::Disconnected
-        );
-
-        let publisher = endpoint.publisher();
-        assert!(!subscriber.is_disconnected());
-        assert_eq!(publisher.send(&topic, 2), 1);
-        assert_eq!(*subscriber.recv().unwrap(), 2);
-
-        // A publisher with no subscriber at all sends to nobody.
-        let lonely = Endpoint::<u32>::new(4, Wait::Park);
-        let publisher = lonely.publisher();
-        assert_eq!(publisher.send(&publisher.topic("t").unwrap(), 1), 0);
-        let mut late = lonely.subscriber(SubscriberOptions::new());
-        late.subscribe("t").unwrap();
-        assert_eq!(publisher.send(&publisher.topic("t").unwrap(), 2), 1);
-        assert_eq!(*late.recv().unwrap(), 2);
     }
 }
