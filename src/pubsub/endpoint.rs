@@ -342,6 +342,20 @@ mod tests {
     use super::*;
     use crate::error::TryRecvError;
 
+    /// The bus keeps endpoints as `dyn Any + Send + Sync`; the handles move
+    /// between threads.
+    #[test]
+    fn endpoint_and_handles_are_send_and_sync() {
+        fn send_sync<X: Send + Sync + 'static>() {}
+        fn send<X: Send + 'static>() {}
+        send_sync::<Endpoint<String>>();
+        send_sync::<crate::pubsub::Publisher<String>>();
+        send_sync::<crate::pubsub::Subscriber<String>>();
+        send_sync::<crate::pubsub::Message<String>>();
+        send::<crate::pubsub::Topic<String>>();
+        send::<crate::pubsub::Pending<String>>();
+    }
+
     /// The bus hook: a subscriber minted before any publisher waits (it is
     /// not disconnected); once publishers existed and all left, it is; a new
     /// publisher revives it.

@@ -101,6 +101,19 @@ impl<T> Publisher<T> {
         Endpoint::mint_subscriber(&self.endpoint, options)
     }
 
+    /// The ring size a new subscriber gets unless its options say otherwise:
+    /// the endpoint's capacity rounded up to a power of two. (A publisher has
+    /// no ring of its own; each subscriber reports its own `len`.)
+    ///
+    /// ```
+    /// let (publisher, _s) = ringbus::pubsub::channel::<u8>(100);
+    /// assert_eq!(publisher.capacity(), 128);
+    /// ```
+    pub fn capacity(&self) -> usize {
+        // Cannot overflow: `Endpoint::new` checked it.
+        self.endpoint.capacity.next_power_of_two()
+    }
+
     /// The number of live subscribers (takes the endpoint's lock).
     ///
     /// ```
