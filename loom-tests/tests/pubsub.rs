@@ -9,7 +9,7 @@ use loom::sync::atomic::{AtomicBool, Ordering};
 use loom::sync::Arc;
 use loom::thread;
 use loom_tests::model;
-use ringbus::pubsub;
+use ringbus::pubsub::{self, Overflow, SubscriberOptions};
 use ringbus::{TryRecvError, Wait};
 
 /// A subscriber subscribes, then raises a flag; a publisher whose topic
@@ -143,5 +143,38 @@ fn park_wakeup_on_delivery() {
         assert_eq!(*subscriber.recv().unwrap(), 3);
         feed.join().unwrap();
         drop(stays);
+    });
+}
+
+/// A `DropOldest` publisher makes room by taking the oldest message while
+/// the subscriber takes messages too: every message is either received, in
+/// order, or counted missed, exactly once, and the latest is never lost.
+#[test]
+fn drop_oldest_counts_exactly() {
+    model(|| {
+        let (publisher, _block) = pubsub::Builder::new(1).wait(Wait::Spin).build::<u8>();
+        let options = SubscriberOptions::new()
+            .capacity(1)
+            .overflow(Overflow::DropOldest);
+        let mut subscriber = publisher.subscriber_with(options);
+        subscriber.subscribe("#").unwrap();
+        let topic = publisher.topic("t").unwrap();
+        let feed = thread::spawn(move || {
+            for i in 0..3 {
+                assert_eq!(publisher.send(&topic, i), 1);
+            }
+        });
+        let mut received = Vec::new();
+        loop {
+            match subscriber.try_recv() {
+                Ok(message) => received.push(*message),
+                Err(TryRecvError::Empty) => thread::yield_now(),
+                Err(TryRecvError::Disconnected) => break,
+            }
+        }
+        feed.join().unwrap();
+        assert!(received.windows(2).all(|w| w[0] < w[1]), "{received:?}");
+        assert_eq!(received.last(), Some(&2), "the latest was lost");
+        assert_eq!(received.len() + subscriber.missed(), 3);
     });
 }
