@@ -9,6 +9,8 @@
 //! - [`mpmc`]: a bounded multi-producer multi-consumer ring (Vyukov);
 //! - [`broadcast`]: one publisher, many subscribers, each sees every message
 //!   in order, read in place (the LMAX Disruptor's ring);
+//! - [`pubsub`]: publishers and subscribers with topic filters (ZeroMQ
+//!   prefixes, RabbitMQ `*`/`#` patterns), one ring per subscriber;
 //! - [`pipeline`]: PUSH/PULL, jobs load-balanced over workers, each done once;
 //! - [`reqrep`]: REQ/REP, a request waits for its own reply;
 //! - [`Wait`]: how a blocked side waits (spin, yield, backoff, park);
@@ -43,6 +45,7 @@ mod capacity;
 pub mod error;
 pub mod mpmc;
 pub mod pipeline;
+pub mod pubsub;
 pub mod reqrep;
 pub mod spsc;
 mod sync;

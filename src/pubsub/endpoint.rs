@@ -1,0 +1,394 @@
+//! The shared state of a pub/sub endpoint: the registry of subscribers and
+//! their filters behind a lock, the generation counter, each subscriber's
+//! inbox, and the bus hook.
+
+use std::collections::HashMap;
+use std::ops::DerefMut;
+
+use super::filter::Filters;
+use super::{Envelope, Name, Overflow, Publisher, Subscriber, SubscriberOptions};
+use crate::mpmc;
+use crate::sync::{Arc, AtomicBool, AtomicUsize, CachePadded, Mutex, Ordering};
+use crate::wait::{Signal, Wait};
+
+/// A match set and the generation at which it was computed.
+pub(super) struct Route<T> {
+    /// The topic's name as interned by `endpoint` (a `Topic` made by another
+    /// endpoint has its own).
+    pub(super) name: Name,
+    /// The endpoint the set belongs to (a topic may be sent through any
+    /// publisher of any endpoint of its type; holding the `Arc` makes the
+    /// identity check immune to address reuse).
+    pub(super) endpoint: Arc<Endpoint<T>>,
+    /// The endpoint's generation when `set` was computed, under its lock.
+    pub(super) generation: usize,
+    /// The subscribers whose filters matched the topic at `generation`.
+    pub(super) set: Arc<MatchSet<T>>,
+}
+
+impl<T> Clone for Route<T> {
+    fn clone(&self) -> Self {
+        Route {
+            name: self.name.clone(),
+            endpoint: self.endpoint.clone(),
+            generation: self.generation,
+            set: self.set.clone(),
+        }
+    }
+}
+
+/// The subscribers a topic reaches, in registration order.
+pub(super) struct MatchSet<T> {
+    pub(super) inboxes: Vec<Arc<Inbox<T>>>,
+}
+
+/// One subscriber's receiving side, shared with the publishers that route
+/// to it.
+pub(super) struct Inbox<T> {
+    /// Publishers' end of the ring. The ring is built with `Wait::Spin` and
+    /// used only through `try_` calls: waiting and waking happen on the two
+    /// signals below, so that disconnection and subscriber drop can wake too.
+    pub(super) tx: mpmc::Sender<Envelope<T>>,
+    /// The subscriber's end; `DropOldest` publishers also take from it.
+    pub(super) rx: mpmc::Receiver<Envelope<T>>,
+    /// What a full ring does.
+    pub(super) overflow: Overflow,
+    /// How both sides wait.
+    pub(super) wait: Wait,
+    /// False once the subscriber dropped: publishers skip it and stop
+    /// waiting for it.
+    pub(super) alive: AtomicBool,
+    /// Messages routed here but dropped by the overflow policy.
+    pub(super) missed: CachePadded<AtomicUsize>,
+    /// Where the subscriber sleeps while its ring is empty.
+    pub(super) not_empty: CachePadded<Signal>,
+    /// Where `Block` publishers sleep while the ring is full.
+    pub(super) not_full: CachePadded<Signal>,
+}
+
+impl<T> Inbox<T> {
+    #[inline]
+    pub(super) fn is_alive(&self) -> bool {
+        // Relaxed: no data travels with the flag. A publisher that misses a
+        // fresh `false` delivers into a ring nobody reads (dropped with it);
+        // one parked on `not_full` is woken after the store (see
+        // `Subscriber::drop`) and the park handshake's fences order it.
+        self.alive.load(Ordering::Relaxed)
+    }
+}
+
+/// The shared state of one pub/sub endpoint: what every handle holds, and
+/// what the bus keeps (as a `Weak`) under a name.
+pub(crate) struct Endpoint<T> {
+    /// Bumped under `registry`'s lock whenever who-matches-what changes.
+    pub(super) generation: CachePadded<AtomicUsize>,
+    /// `2 × live publishers`, plus 1 once any publisher existed. Subscribers
+    /// are disconnected exactly when it reads 1.
+    pub(super) publishers: CachePadded<AtomicUsize>,
+    /// Subscribers, their filters, and the interned topics.
+    pub(super) registry: Mutex<Registry<T>>,
+    /// The default capacity of a subscriber's ring.
+    pub(super) capacity: usize,
+    /// How blocked sides wait.
+    pub(super) wait: Wait,
+}
+
+/// What subscription changes update, under the endpoint's lock.
+pub(super) struct Registry<T> {
+    /// Live subscribers in creation order.
+    pub(super) members: Vec<Member<T>>,
+    /// Interned topics with their latest match set.
+    pub(super) topics: HashMap<Box<str>, Interned<T>>,
+    /// The id of the next subscriber.
+    pub(super) next_id: u64,
+}
+
+/// A live subscriber as the registry sees it.
+pub(super) struct Member<T> {
+    pub(super) id: u64,
+    pub(super) inbox: Arc<Inbox<T>>,
+    /// The registry's copy of the subscriber's filters (the subscriber keeps
+    /// its own for the receive-side check).
+    pub(super) filters: Filters,
+}
+
+/// An interned topic name and its match set.
+pub(super) struct Interned<T> {
+    pub(super) name: Name,
+    pub(super) generation: usize,
+    pub(super) set: Arc<MatchSet<T>>,
+}
+
+impl<T> Endpoint<T> {
+    /// An endpoint whose subscribers' rings hold at least `capacity`
+    /// messages by default, with no handle yet.
+    ///
+    /// # Panics
+    ///
+    /// If `capacity` is 0 or too large (see [`channel`]).
+    #[track_caller]
+    pub(crate) fn new(capacity: usize, wait: Wait) -> Arc<Self> {
+        // Checked now, so that a bad capacity panics where it was given.
+        crate::capacity::slots::<Envelope<T>>(capacity);
+        Arc::new(Endpoint {
+            generation: CachePadded::new(AtomicUsize::new(0)),
+            publishers: CachePadded::new(AtomicUsize::new(0)),
+            registry: Mutex::new(Registry {
+                members: Vec::new(),
+                topics: HashMap::new(),
+                next_id: 0,
+            }),
+            capacity,
+            wait,
+        })
+    }
+
+    /// Locks the registry (a panic elsewhere while holding it leaves it
+    /// consistent: every change is a single push, remove or filter edit).
+    pub(super) fn lock(&self) -> impl DerefMut<Target = Registry<T>> + '_ {
+        self.registry.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Bumps the generation; call with the lock held. Returns the new one.
+    pub(super) fn bump(&self, _held: &mut Registry<T>) -> usize {
+        // Relaxed: writers are serialised by the lock; readers outside it
+        // need only coherence (see the module doc, "No slow-joiner loss").
+        let next = self.generation.load(Ordering::Relaxed).wrapping_add(1);
+        self.generation.store(next, Ordering::Relaxed);
+        next
+    }
+
+    /// A new publisher (reviving the endpoint if every publisher had gone).
+    pub(super) fn mint_publisher(this: &Arc<Self>) -> Publisher<T> {
+        // Relaxed: a count; the disconnection it signals is ordered by the
+        // AcqRel decrement in `Publisher::drop`. Count first, then the
+        // "ever" bit, so the state never reads 1 (gone) while one is minted.
+        this.publishers.fetch_add(2, Ordering::Relaxed);
+        this.publishers.fetch_or(1, Ordering::Relaxed);
+        Publisher::new(this.clone())
+    }
+
+    /// A new subscriber, with no filter.
+    ///
+    /// # Panics
+    ///
+    /// If the capacity (the options' or else the endpoint's) is 0 or too
+    /// large.
+    #[track_caller]
+    pub(super) fn mint_subscriber(this: &Arc<Self>, options: SubscriberOptions) -> Subscriber<T> {
+        let capacity = options.capacity.unwrap_or(this.capacity);
+        let (tx, rx) = mpmc::Builder::new(capacity).wait(Wait::Spin).build();
+        let inbox = Arc::new(Inbox {
+            tx,
+            rx,
+            overflow: options.overflow,
+            wait: this.wait,
+            alive: AtomicBool::new(true),
+            missed: CachePadded::new(AtomicUsize::new(0)),
+            not_empty: CachePadded::new(Signal::new()),
+            not_full: CachePadded::new(Signal::new()),
+        });
+        let mut registry = this.lock();
+        let id = registry.next_id;
+        registry.next_id += 1;
+        registry.members.push(Member {
+            id,
+            inbox: inbox.clone(),
+            filters: Filters::default(),
+        });
+        // No bump: a subscriber without filters matches nothing.
+        drop(registry);
+        Subscriber::new(this.clone(), inbox, id)
+    }
+
+    /// Whether publishers existed and all are gone.
+    #[inline]
+    pub(super) fn publishers_gone(&self) -> bool {
+        // Acquire: pairs with the AcqRel decrement in `Publisher::drop`:
+        // every ring write of every publisher happens before we read 1.
+        self.publishers.load(Ordering::Acquire) == 1
+    }
+
+    /// Changes subscriber `id`'s filters with `edit` if `edit` says it
+    /// changed something; returns the new generation.
+    pub(super) fn edit_filters(
+        &self,
+        id: u64,
+        edit: impl FnOnce(&mut Filters) -> bool,
+    ) -> Option<usize> {
+        let mut registry = self.lock();
+        let member = registry.members.iter_mut().find(|m| m.id == id)?;
+        if !edit(&mut member.filters) {
+            return None;
+        }
+        Some(self.bump(&mut registry))
+    }
+
+    /// Removes subscriber `id` (its inbox is already marked dead).
+    pub(super) fn leave(&self, id: u64) {
+        let mut registry = self.lock();
+        registry.members.retain(|m| m.id != id);
+        // Let go of the dead inbox in every interned match set now, rather
+        // than when each topic is next sent to.
+        for interned in registry.topics.values_mut() {
+            if interned.set.inboxes.iter().any(|i| !i.is_alive()) {
+                let live = interned
+                    .set
+                    .inboxes
+                    .iter()
+                    .filter(|i| i.is_alive())
+                    .cloned()
+                    .collect();
+                interned.set = Arc::new(MatchSet { inboxes: live });
+            }
+        }
+        self.bump(&mut registry);
+    }
+
+    /// The current route of topic `name` (interning it if new). Takes the
+    /// lock: called when a topic's cache is stale.
+    pub(super) fn route(this: &Arc<Self>, name: &str) -> Route<T> {
+        let mut registry = this.lock();
+        // Relaxed: under the lock, which orders every bump before us.
+        let generation = this.generation.load(Ordering::Relaxed);
+        let Registry {
+            members, topics, ..
+        } = &mut *registry;
+        // The key's allocation is fine here: this is the slow path.
+        let interned = topics.entry(name.into()).or_insert_with(|| Interned {
+            name: Arc::new(name.into()),
+            generation: generation.wrapping_sub(1),
+            set: Arc::new(MatchSet {
+                inboxes: Vec::new(),
+            }),
+        });
+        if interned.generation != generation {
+            let inboxes = members
+                .iter()
+                .filter(|m| m.filters.matches(name))
+                .map(|m| m.inbox.clone())
+                .collect();
+            interned.set = Arc::new(MatchSet { inboxes });
+            interned.generation = generation;
+        }
+        Route {
+            name: interned.name.clone(),
+            endpoint: this.clone(),
+            generation,
+            set: interned.set.clone(),
+        }
+    }
+
+    /// The number of live subscribers (takes the lock).
+    pub(super) fn subscriber_count(&self) -> usize {
+        self.lock().members.len()
+    }
+
+    /// Wakes every subscriber (the last publisher left).
+    pub(super) fn wake_subscribers(&self) {
+        for member in &self.lock().members {
+            member.inbox.not_empty.notify();
+        }
+    }
+}
+
+/// The bus hook: `endpoint.publisher()` and `endpoint.subscriber(options)`
+/// on an `Arc<Endpoint<T>>`.
+#[cfg(not(ringbus_loom))]
+#[allow(dead_code)] // Until src/bus.rs calls them.
+impl<T> Endpoint<T> {
+    /// A new publisher (reviving the endpoint if every publisher had gone).
+    pub(crate) fn publisher(self: &Arc<Self>) -> Publisher<T> {
+        Endpoint::mint_publisher(self)
+    }
+
+    /// A new subscriber with no filter.
+    ///
+    /// # Panics
+    ///
+    /// If the capacity (the options' or else the endpoint's) is 0 or too
+    /// large.
+    #[track_caller]
+    pub(crate) fn subscriber(self: &Arc<Self>, options: SubscriberOptions) -> Subscriber<T> {
+        Endpoint::mint_subscriber(self, options)
+    }
+}
+
+/// The bus hook under loom, whose `Arc` cannot be a method receiver
+/// (`self: &Arc<Self>` needs std's `Arc`): the same calls through a trait,
+/// which code built with the loom cfg imports.
+#[cfg(ringbus_loom)]
+#[allow(unreachable_pub, dead_code)]
+pub(crate) trait EndpointHook<T> {
+    /// See the std build's `Endpoint::publisher`.
+    fn publisher(&self) -> Publisher<T>;
+    /// See the std build's `Endpoint::subscriber`.
+    fn subscriber(&self, options: SubscriberOptions) -> Subscriber<T>;
+}
+
+#[cfg(ringbus_loom)]
+impl<T> EndpointHook<T> for Arc<Endpoint<T>> {
+    fn publisher(&self) -> Publisher<T> {
+        Endpoint::mint_publisher(self)
+    }
+
+    fn subscriber(&self, options: SubscriberOptions) -> Subscriber<T> {
+        Endpoint::mint_subscriber(self, options)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::TryRecvError;
+
+    /// The bus keeps endpoints as `dyn Any + Send + Sync`; the handles move
+    /// between threads.
+    #[test]
+    fn endpoint_and_handles_are_send_and_sync() {
+        fn send_sync<X: Send + Sync + 'static>() {}
+        fn send<X: Send + 'static>() {}
+        send_sync::<Endpoint<String>>();
+        send_sync::<crate::pubsub::Publisher<String>>();
+        send_sync::<crate::pubsub::Subscriber<String>>();
+        send_sync::<crate::pubsub::Message<String>>();
+        send::<crate::pubsub::Topic<String>>();
+        send::<crate::pubsub::Pending<String>>();
+    }
+
+    /// The bus hook: a subscriber minted before any publisher waits (it is
+    /// not disconnected); once publishers existed and all left, it is; a new
+    /// publisher revives it.
+    #[test]
+    fn endpoint_connects_in_any_order_and_revives() {
+        let endpoint = Endpoint::<u32>::new(4, Wait::Park);
+        let mut subscriber = endpoint.subscriber(SubscriberOptions::new());
+        subscriber.subscribe("#").unwrap();
+        assert_eq!(subscriber.try_recv().unwrap_err(), TryRecvError::Empty);
+        assert!(!subscriber.is_disconnected());
+
+        let publisher = endpoint.publisher();
+        let topic = publisher.topic("t").unwrap();
+        assert_eq!(publisher.send(&topic, 1), 1);
+        drop(publisher);
+        assert_eq!(*subscriber.try_recv().unwrap(), 1);
+        assert_eq!(
+            subscriber.try_recv().unwrap_err(),
+            TryRecvError::Disconnected
+        );
+
+        let publisher = endpoint.publisher();
+        assert!(!subscriber.is_disconnected());
+        assert_eq!(publisher.send(&topic, 2), 1);
+        assert_eq!(*subscriber.recv().unwrap(), 2);
+
+        // A publisher with no subscriber at all sends to nobody.
+        let lonely = Endpoint::<u32>::new(4, Wait::Park);
+        let publisher = lonely.publisher();
+        assert_eq!(publisher.send(&publisher.topic("t").unwrap(), 1), 0);
+        let mut late = lonely.subscriber(SubscriberOptions::new());
+        late.subscribe("t").unwrap();
+        assert_eq!(publisher.send(&publisher.topic("t").unwrap(), 2), 1);
+        assert_eq!(*late.recv().unwrap(), 2);
+    }
+}

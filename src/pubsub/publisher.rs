@@ -1,0 +1,290 @@
+//! The sending side: [`Publisher`].
+
+use std::fmt;
+use std::time::Duration;
+
+use super::delivery::{deliver, Mode, Pending};
+use super::filter::check_topic;
+use super::{Endpoint, FilterError, Route, Subscriber, SubscriberOptions, Topic};
+use crate::sync::{Arc, Ordering};
+use crate::wait;
+
+/// The sending end of a [`pubsub`](super) endpoint. Clone it for more
+/// publishing threads; subscribers disconnect when the last clone drops.
+///
+/// `Send` and `Sync` when `T: Send`. Sending needs `T: Clone` (one clone per
+/// matching subscriber but the last).
+///
+/// ```
+/// use std::thread;
+///
+/// let (publisher, mut subscriber) = ringbus::pubsub::channel::<u32>(64);
+/// subscriber.subscribe("jobs.*").unwrap();
+/// let workers: Vec<_> = (0..2)
+///     .map(|w| {
+///         let publisher = publisher.clone();
+///         thread::spawn(move || {
+///             let topic = publisher.topic(&format!("jobs.{w}")).unwrap();
+///             (0..10).for_each(|i| assert_eq!(publisher.send(&topic, i), 1));
+///         })
+///     })
+///     .collect();
+/// drop(publisher);
+/// workers.into_iter().for_each(|w| w.join().unwrap());
+/// assert_eq!(subscriber.iter().count(), 20);
+/// ```
+pub struct Publisher<T> {
+    endpoint: Arc<Endpoint<T>>,
+}
+
+impl<T> Publisher<T> {
+    pub(super) fn new(endpoint: Arc<Endpoint<T>>) -> Self {
+        Publisher { endpoint }
+    }
+
+    /// Interns `name` as a topic to send to. Do it once per topic (and per
+    /// thread: a [`Topic`] is not `Sync`), not once per message: it takes
+    /// the endpoint's lock and may allocate.
+    ///
+    /// # Errors
+    ///
+    /// [`FilterError::WildcardInTopic`] if `name` contains `*` or `#`.
+    ///
+    /// ```
+    /// use ringbus::pubsub::{self, FilterError};
+    ///
+    /// let (publisher, _s) = pubsub::channel::<u8>(4);
+    /// assert!(publisher.topic("md.ticks.AAPL").is_ok());
+    /// assert!(publisher.topic("").is_ok()); // the empty topic has no word
+    /// assert_eq!(
+    ///     publisher.topic("md.#").unwrap_err(),
+    ///     FilterError::WildcardInTopic { byte: 3 }
+    /// );
+    /// ```
+    pub fn topic(&self, name: &str) -> Result<Topic<T>, FilterError> {
+        check_topic(name)?;
+        let route = Endpoint::route(&self.endpoint, name);
+        Ok(Topic {
+            name: route.name.clone(),
+            route: std::cell::RefCell::new(route),
+        })
+    }
+
+    /// A new subscriber on this endpoint with the endpoint's capacity and
+    /// [`Overflow::Block`](super::Overflow::Block), and no filter yet.
+    ///
+    /// ```
+    /// let (publisher, _first) = ringbus::pubsub::channel::<u8>(4);
+    /// let mut second = publisher.subscriber();
+    /// second.subscribe("#").unwrap();
+    /// assert_eq!(publisher.send(&publisher.topic("a").unwrap(), 1), 1);
+    /// ```
+    pub fn subscriber(&self) -> Subscriber<T> {
+        Endpoint::mint_subscriber(&self.endpoint, SubscriberOptions::new())
+    }
+
+    /// A new subscriber with its own capacity and [`Overflow`](super::Overflow).
+    ///
+    /// # Panics
+    ///
+    /// If the capacity is 0 or too large (see [`channel`](super::channel)).
+    ///
+    /// ```
+    /// use ringbus::pubsub::{self, Overflow, SubscriberOptions};
+    ///
+    /// let (publisher, _s) = pubsub::channel::<u8>(4);
+    /// let lossy = publisher.subscriber_with(SubscriberOptions::new().overflow(Overflow::DropNewest));
+    /// assert_eq!(lossy.overflow(), Overflow::DropNewest);
+    /// ```
+    #[track_caller]
+    pub fn subscriber_with(&self, options: SubscriberOptions) -> Subscriber<T> {
+        Endpoint::mint_subscriber(&self.endpoint, options)
+    }
+
+    /// The ring size a new subscriber gets unless its options say otherwise:
+    /// the endpoint's capacity rounded up to a power of two. (A publisher has
+    /// no ring of its own; each subscriber reports its own `len`.)
+    ///
+    /// ```
+    /// let (publisher, _s) = ringbus::pubsub::channel::<u8>(100);
+    /// assert_eq!(publisher.capacity(), 128);
+    /// ```
+    pub fn capacity(&self) -> usize {
+        // Cannot overflow: `Endpoint::new` checked it.
+        self.endpoint.capacity.next_power_of_two()
+    }
+
+    /// The number of live subscribers (takes the endpoint's lock).
+    ///
+    /// ```
+    /// let (publisher, subscriber) = ringbus::pubsub::channel::<u8>(4);
+    /// assert_eq!(publisher.subscriber_count(), 1);
+    /// drop(subscriber);
+    /// assert_eq!(publisher.subscriber_count(), 0);
+    /// ```
+    pub fn subscriber_count(&self) -> usize {
+        self.endpoint.subscriber_count()
+    }
+
+    /// The match set for `topic`, from its cache when no subscription
+    /// changed since; else recomputed (under the lock) and cached.
+    #[inline]
+    fn route<'t>(&self, topic: &'t Topic<T>) -> std::cell::Ref<'t, Route<T>> {
+        // Relaxed: see the module doc ("No slow-joiner loss"). A bump that
+        // happens before this load is seen by it (coherence); the data the
+        // generation guards is either our own cache or read under the lock.
+        let generation = self.endpoint.generation.load(Ordering::Relaxed);
+        {
+            let route = topic.route.borrow();
+            if route.generation == generation && Arc::ptr_eq(&route.endpoint, &self.endpoint) {
+                return route;
+            }
+        }
+        self.refresh(topic);
+        topic.route.borrow()
+    }
+
+    #[cold]
+    fn refresh(&self, topic: &Topic<T>) {
+        let route = Endpoint::route(&self.endpoint, &topic.name);
+        *topic.route.borrow_mut() = route;
+    }
+}
+
+impl<T: Clone> Publisher<T> {
+    /// Sends `message` to every subscriber whose filters match `topic`,
+    /// waiting for each `Block` subscriber whose ring is full. Returns how
+    /// many subscribers got it (0: it matched nobody and was dropped).
+    ///
+    /// Lossy subscribers (`DropNewest`, `DropOldest`) never make it wait; a
+    /// subscriber that drops while the send waits for it is skipped.
+    ///
+    /// ```
+    /// let (publisher, mut subscriber) = ringbus::pubsub::channel(1);
+    /// subscriber.subscribe("t").unwrap();
+    /// let topic = publisher.topic("t").unwrap();
+    /// let reader = std::thread::spawn(move || subscriber.iter().map(|m| *m).sum::<u32>());
+    /// for i in 1..=100 {
+    ///     assert_eq!(publisher.send(&topic, i), 1); // waits for room
+    /// }
+    /// drop(publisher);
+    /// assert_eq!(reader.join().unwrap(), 5050);
+    /// ```
+    #[inline]
+    pub fn send(&self, topic: &Topic<T>, message: T) -> usize {
+        let route = self.route(topic);
+        let sent = deliver(
+            &route.set,
+            &route.name,
+            route.generation,
+            message,
+            0,
+            0,
+            Mode::Until(None),
+        );
+        // Without a deadline a delivery never stops half way.
+        sent.unwrap_or_else(|stuck| stuck.delivered)
+    }
+
+    /// Sends `message` like [`send`](Self::send), but stops at the first
+    /// `Block` subscriber whose ring is full instead of waiting.
+    ///
+    /// # Errors
+    ///
+    /// A [`Pending`] holding the message and where it stopped: the
+    /// subscribers before that point have it, the others do not. Finish it
+    /// with [`Pending::send`] or [`Pending::try_send`] (they reach only the
+    /// others), or drop it to give up on them. To keep each subscriber's
+    /// messages in this publisher's order, finish or drop it before the
+    /// next send.
+    ///
+    /// ```
+    /// let (publisher, mut subscriber) = ringbus::pubsub::channel(1);
+    /// subscriber.subscribe("#").unwrap();
+    /// let topic = publisher.topic("t").unwrap();
+    /// assert_eq!(publisher.try_send(&topic, 1), Ok(1));
+    /// let pending = publisher.try_send(&topic, 2).unwrap_err(); // ring full
+    /// assert_eq!(pending.delivered(), 0);
+    /// assert_eq!(*subscriber.recv().unwrap(), 1);
+    /// assert_eq!(pending.try_send(), Ok(1)); // now it fits
+    /// assert_eq!(*subscriber.recv().unwrap(), 2);
+    /// ```
+    #[inline]
+    pub fn try_send(&self, topic: &Topic<T>, message: T) -> Result<usize, Pending<T>> {
+        self.send_in(topic, message, Mode::Try)
+    }
+
+    /// Sends `message` like [`send`](Self::send), waiting at most `timeout`
+    /// in all for full `Block` subscribers.
+    ///
+    /// # Errors
+    ///
+    /// A [`Pending`] if the time ran out, as for
+    /// [`try_send`](Self::try_send).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let (publisher, mut subscriber) = ringbus::pubsub::channel(1);
+    /// subscriber.subscribe("#").unwrap();
+    /// let topic = publisher.topic("t").unwrap();
+    /// publisher.send(&topic, 1);
+    /// let pending = publisher.send_timeout(&topic, 2, Duration::from_millis(1)).unwrap_err();
+    /// assert_eq!(pending.into_inner(), 2);
+    /// ```
+    pub fn send_timeout(
+        &self,
+        topic: &Topic<T>,
+        message: T,
+        timeout: Duration,
+    ) -> Result<usize, Pending<T>> {
+        self.send_in(topic, message, Mode::Until(wait::deadline(timeout)))
+    }
+
+    #[inline]
+    fn send_in(&self, topic: &Topic<T>, message: T, mode: Mode) -> Result<usize, Pending<T>> {
+        let route = self.route(topic);
+        deliver(
+            &route.set,
+            &route.name,
+            route.generation,
+            message,
+            0,
+            0,
+            mode,
+        )
+        .map_err(|stuck| Pending {
+            message: stuck.message,
+            name: route.name.clone(),
+            generation: route.generation,
+            set: route.set.clone(),
+            next: stuck.next,
+            delivered: stuck.delivered,
+        })
+    }
+}
+
+impl<T> Clone for Publisher<T> {
+    /// Another publisher on the same endpoint.
+    fn clone(&self) -> Self {
+        Endpoint::mint_publisher(&self.endpoint)
+    }
+}
+
+impl<T> Drop for Publisher<T> {
+    fn drop(&mut self) {
+        // AcqRel: the release half orders this publisher's ring writes before
+        // a subscriber's Acquire load that reads "gone" (`publishers_gone`);
+        // the acquire half continues the release sequence of the publishers
+        // that dropped before us. 3 = one publisher left, and the "ever" bit.
+        if self.endpoint.publishers.fetch_sub(2, Ordering::AcqRel) == 3 {
+            self.endpoint.wake_subscribers();
+        }
+    }
+}
+
+impl<T> fmt::Debug for Publisher<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Publisher").finish_non_exhaustive()
+    }
+}

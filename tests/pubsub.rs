@@ -1,0 +1,460 @@
+//! pubsub behaviour: filters, subscription changes while publishing,
+//! exactly-once delivery across many publishers and subscribers, overflow
+//! policies, partial sends, disconnection.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Barrier};
+use std::thread;
+use std::time::Duration;
+
+use ringbus::pubsub::{self, FilterError, Overflow, SubscriberOptions};
+use ringbus::{RecvTimeoutError, TryRecvError, Wait};
+
+fn drain<T: Copy>(s: &pubsub::Subscriber<T>) -> Vec<T> {
+    s.try_iter().map(|m| *m).collect()
+}
+
+#[test]
+fn malformed_filters_are_errors() {
+    let (publisher, mut s) = pubsub::channel::<u8>(4);
+    for (pattern, word) in [("md.a*", 1), ("#a", 0), ("a.b.**", 2), ("x.#y.z", 1)] {
+        assert_eq!(
+            s.subscribe(pattern),
+            Err(FilterError::MixedWildcard { word }),
+            "{pattern}"
+        );
+        assert_eq!(
+            s.unsubscribe(pattern),
+            Err(FilterError::MixedWildcard { word })
+        );
+    }
+    assert_eq!(s.filter_count(), 0);
+    assert_eq!(
+        publisher.topic("a.*").unwrap_err(),
+        FilterError::WildcardInTopic { byte: 2 }
+    );
+    let err = s.subscribe("a*").unwrap_err();
+    assert!(err.to_string().contains("word 0"), "{err}");
+}
+
+#[test]
+fn matching_table() {
+    // (filter, is_prefix, topic, matches)
+    let table: &[(&str, bool, &str, bool)] = &[
+        ("", true, "", true),
+        ("", true, "anything.at.all", true),
+        ("md.", true, "md.ticks", true),
+        ("md.", true, "md", false),
+        ("md.t", true, "md.ticks", true),
+        ("#", false, "", true),
+        ("#", false, "a", true),
+        ("#", false, "a..b.", true),
+        ("*", false, "", false),
+        ("*", false, "a", true),
+        ("*", false, "a.b", false),
+        ("", false, "", true),
+        ("", false, "a", false),
+        ("a.b", false, "a.b", true),
+        ("a.b", false, "a.b.c", false),
+        ("a.b", false, "a", false),
+        ("a..b", false, "a..b", true),
+        ("a..b", false, "a.b", false),
+        ("a.*.b", false, "a..b", true),
+        ("a.", false, "a.", true),
+        ("a.", false, "a", false),
+        ("a.*", false, "a.", true),
+        ("a.#", false, "a", true),
+        ("a.#", false, "a.b.c", true),
+        ("*.a", false, ".a", true),
+        ("*.a", false, "a", false),
+        ("#.a", false, "a", true),
+        ("#.a", false, "x.y.a", true),
+        ("a.*", false, "a.b.c", false),
+        ("*.*", false, "a.b", true),
+        ("*.*", false, ".", true),
+        ("a.#.z", false, "a.z", true),
+        ("a.#.z", false, "a.b.c.z", true),
+        ("a.#.z", false, "a.b.c.y", false),
+        ("#.#", false, "", true),
+        ("md.*.AAPL", false, "md.ticks.AAPL", true),
+        ("md.*.AAPL", false, "md.ticks.MSFT", false),
+        ("orders.#", false, "orders", true),
+        ("orders.#", false, "ordersx", false),
+    ];
+    let (publisher, _s) = pubsub::channel::<u8>(4);
+    for &(filter, prefix, topic, expected) in table {
+        let mut s = publisher.subscriber();
+        if prefix {
+            s.subscribe_prefix(filter);
+        } else {
+            s.subscribe(filter).unwrap();
+        }
+        let t = publisher.topic(topic).unwrap();
+        let reached = publisher.send(&t, 1);
+        assert_eq!(
+            reached == 1,
+            expected,
+            "{filter:?} (prefix: {prefix}) ~ {topic:?}"
+        );
+        assert_eq!(s.try_iter().count(), reached);
+    }
+}
+
+#[test]
+fn subscription_before_send_is_seen() {
+    // The feed publishes a numbered stream. Once it is under way, the
+    // subscriber thread subscribes, then raises a flag; the feed reads the
+    // flag before each send. Every send made after it saw the flag must
+    // arrive (Block: nothing is lost), in order, once.
+    for round in 0..20u64 {
+        let (publisher, mut s) = pubsub::Builder::new(1024).wait(Wait::Park).build::<u64>();
+        let flag = Arc::new(AtomicBool::new(false));
+        let sent = Arc::new(AtomicUsize::new(0));
+        let feed = {
+            let (flag, sent) = (flag.clone(), sent.clone());
+            thread::spawn(move || {
+                let topic = publisher.topic("md.ticks").unwrap();
+                let mut first = None;
+                for i in 0u64.. {
+                    let seen = flag.load(Ordering::Acquire);
+                    publisher.send(&topic, i);
+                    sent.store(i as usize + 1, Ordering::Relaxed);
+                    if seen && first.is_none() {
+                        first = Some(i);
+                    }
+                    if let Some(first) = first.filter(|&f| i >= f + 1_000) {
+                        return (first, i);
+                    }
+                }
+                unreachable!()
+            })
+        };
+        while sent.load(Ordering::Relaxed) < 10 + round as usize * 50 {
+            thread::yield_now();
+        }
+        s.subscribe("md.*").unwrap();
+        flag.store(true, Ordering::Release);
+        let got: Vec<u64> = s.iter().map(|m| *m).collect();
+        let (first, last) = feed.join().unwrap();
+        assert!(first > 0, "round {round}: subscribed before the feed began");
+        let from = got.iter().position(|&v| v == first);
+        let from = from.unwrap_or_else(|| panic!("round {round}: message {first} lost"));
+        let expected: Vec<u64> = (first..=last).collect();
+        assert_eq!(&got[from..], &expected[..], "round {round}");
+        // In order, with no duplicate, before that point too.
+        assert!(got.windows(2).all(|w| w[0] + 1 == w[1]), "round {round}");
+    }
+}
+
+#[test]
+fn nothing_arrives_after_unsubscribe() {
+    for _ in 0..20 {
+        let (publisher, mut s) = pubsub::Builder::new(64).wait(Wait::Park).build::<u64>();
+        s.subscribe("a.#").unwrap();
+        s.subscribe_prefix("keep");
+        let stop = Arc::new(AtomicBool::new(false));
+        let feed = {
+            let stop = stop.clone();
+            thread::spawn(move || {
+                let a = publisher.topic("a.b").unwrap();
+                let keep = publisher.topic("keep.me").unwrap();
+                let mut i = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    publisher.send(&a, i);
+                    publisher.send(&keep, i | 1 << 63);
+                    i += 1;
+                }
+            })
+        };
+        // Receive a few, then unsubscribe from `a.#` while the feed runs.
+        for _ in 0..50 {
+            s.recv().unwrap();
+        }
+        assert_eq!(s.unsubscribe("a.#"), Ok(true));
+        let mut kept = 0;
+        for _ in 0..200 {
+            let m = s.recv().unwrap();
+            assert_eq!(m.topic(), "keep.me", "a message of `a.b` after unsubscribe");
+            kept += 1;
+        }
+        stop.store(true, Ordering::Relaxed);
+        while let Ok(m) = s.recv() {
+            assert_eq!(m.topic(), "keep.me");
+        }
+        feed.join().unwrap();
+        assert_eq!(kept, 200);
+    }
+}
+
+#[test]
+fn many_publishers_many_subscribers_exactly_once_in_order() {
+    const PUBLISHERS: u64 = 3;
+    const PER: u64 = 20_000;
+    let (publisher, mut all) = pubsub::Builder::new(64).build::<(u64, u64)>();
+    all.subscribe("#").unwrap();
+    let mut evens = publisher.subscriber();
+    evens.subscribe("*.k0").unwrap();
+    evens.subscribe("*.k2").unwrap();
+    let mut second = publisher.subscriber_with(SubscriberOptions::new().capacity(8));
+    second.subscribe_prefix("p1.");
+    let barrier = Arc::new(Barrier::new(PUBLISHERS as usize));
+    let feeds: Vec<_> = (0..PUBLISHERS)
+        .map(|p| {
+            let publisher = publisher.clone();
+            let barrier = barrier.clone();
+            thread::spawn(move || {
+                let topics: Vec<_> = (0..4)
+                    .map(|k| publisher.topic(&format!("p{p}.k{k}")).unwrap())
+                    .collect();
+                barrier.wait();
+                for i in 0..PER {
+                    publisher.send(&topics[(i % 4) as usize], (p, i));
+                }
+            })
+        })
+        .collect();
+    drop(publisher);
+    let readers: Vec<_> = [all, evens, second]
+        .into_iter()
+        .map(|s| thread::spawn(move || s.iter().map(|m| *m).collect::<Vec<_>>()))
+        .collect();
+    feeds.into_iter().for_each(|f| f.join().unwrap());
+    let got: Vec<Vec<(u64, u64)>> = readers.into_iter().map(|r| r.join().unwrap()).collect();
+    let wants: [&dyn Fn(u64, u64) -> bool; 3] = [&|_, _| true, &|_, i| i % 2 == 0, &|p, _| p == 1];
+    for (s, (got, wants)) in got.iter().zip(wants).enumerate() {
+        for p in 0..PUBLISHERS {
+            let mine: Vec<u64> = got.iter().filter(|m| m.0 == p).map(|m| m.1).collect();
+            let expected: Vec<u64> = (0..PER).filter(|&i| wants(p, i)).collect();
+            assert_eq!(mine, expected, "subscriber {s}, publisher {p}");
+        }
+        let total = (0..PUBLISHERS)
+            .map(|p| (0..PER).filter(|&i| wants(p, i)).count())
+            .sum::<usize>();
+        assert_eq!(got.len(), total, "subscriber {s}");
+    }
+}
+
+#[test]
+fn drop_newest_and_drop_oldest_count_exactly() {
+    let (publisher, _s) = pubsub::channel::<u32>(4);
+    let mut newest =
+        publisher.subscriber_with(SubscriberOptions::new().overflow(Overflow::DropNewest));
+    let mut oldest =
+        publisher.subscriber_with(SubscriberOptions::new().overflow(Overflow::DropOldest));
+    newest.subscribe("#").unwrap();
+    oldest.subscribe("#").unwrap();
+    let t = publisher.topic("t").unwrap();
+    let reached: usize = (0..10).map(|i| publisher.send(&t, i)).sum();
+    assert_eq!(reached, 4 + 10); // newest took 4, oldest took every one
+    assert_eq!(newest.missed(), 6);
+    assert_eq!(oldest.missed(), 6);
+    assert_eq!(drain(&newest), [0, 1, 2, 3]);
+    assert_eq!(drain(&oldest), [6, 7, 8, 9]);
+}
+
+#[test]
+fn lossy_subscribers_never_stall_and_count_exactly_under_load() {
+    const N: u64 = 200_000;
+    for overflow in [Overflow::DropNewest, Overflow::DropOldest] {
+        let (publisher, mut blocked) = pubsub::Builder::new(16).build::<u64>();
+        // A Block subscriber with no filter: matched by nothing, never stalls.
+        blocked.subscribe("other").unwrap();
+        let mut lossy =
+            publisher.subscriber_with(SubscriberOptions::new().capacity(16).overflow(overflow));
+        lossy.subscribe("#").unwrap();
+        let feed = thread::spawn(move || {
+            let t = publisher.topic("t").unwrap();
+            (0..N).for_each(|i| {
+                publisher.send(&t, i);
+            })
+        });
+        let mut received = 0u64;
+        let mut last = None;
+        while let Ok(m) = lossy.recv() {
+            assert!(last.map_or(true, |l| l < *m), "{overflow:?}: out of order");
+            last = Some(*m);
+            received += 1;
+        }
+        feed.join().unwrap();
+        assert_eq!(received + lossy.missed() as u64, N, "{overflow:?}");
+        if overflow == Overflow::DropOldest {
+            assert_eq!(last, Some(N - 1), "DropOldest keeps the latest");
+        }
+        drop(blocked);
+    }
+}
+
+#[test]
+fn partial_send_resumes_without_duplicates() {
+    let (publisher, mut a) = pubsub::channel::<u32>(1);
+    let mut b = publisher.subscriber_with(SubscriberOptions::new().capacity(1));
+    let mut c = publisher.subscriber_with(SubscriberOptions::new().capacity(4));
+    for s in [&mut a, &mut b, &mut c] {
+        s.subscribe("#").unwrap();
+    }
+    let t = publisher.topic("t").unwrap();
+    assert_eq!(publisher.send(&t, 0), 3);
+    // Make room in `a` only: the send reaches `a`, then stops at `b`.
+    a.recv().unwrap();
+    let pending = publisher.try_send(&t, 1).unwrap_err();
+    assert_eq!(pending.delivered(), 1);
+    // Retrying while `b` is still full changes nothing.
+    let pending = pending.try_send().unwrap_err();
+    let pending = pending.send_timeout(Duration::from_millis(5)).unwrap_err();
+    assert_eq!(pending.delivered(), 1);
+    assert!(pending.to_string().contains("after reaching 1"));
+    b.recv().unwrap();
+    assert_eq!(pending.try_send(), Ok(3));
+    assert_eq!(drain(&a), [1]);
+    assert_eq!(drain(&b), [1]);
+    assert_eq!(drain(&c), [0, 1]);
+
+    // Giving up: the rest never get it.
+    publisher.send(&t, 2); // a, b full again
+    let pending = publisher.try_send(&t, 3).unwrap_err();
+    assert_eq!(pending.delivered(), 0);
+    assert_eq!(pending.into_inner(), 3);
+    assert_eq!(drain(&c), [2]);
+}
+
+#[test]
+fn subscribers_drain_then_disconnect() {
+    let (publisher, mut s) = pubsub::channel::<u32>(8);
+    s.subscribe("#").unwrap();
+    let second = publisher.clone();
+    let t = publisher.topic("t").unwrap();
+    publisher.send(&t, 1);
+    drop(publisher);
+    second.send(&t, 2);
+    assert!(!s.is_disconnected());
+    drop(second);
+    assert!(s.is_disconnected());
+    assert_eq!(drain(&s), [1, 2]);
+    assert_eq!(s.try_recv().unwrap_err(), TryRecvError::Disconnected);
+    assert_eq!(
+        s.recv_timeout(Duration::from_millis(1)).unwrap_err(),
+        RecvTimeoutError::Disconnected
+    );
+}
+
+#[test]
+fn parked_subscriber_wakes_on_disconnect() {
+    let (publisher, mut s) = pubsub::Builder::new(8).wait(Wait::Park).build::<u32>();
+    s.subscribe("#").unwrap();
+    let reader = thread::spawn(move || s.recv().map(|m| *m));
+    thread::sleep(Duration::from_millis(20));
+    drop(publisher);
+    assert!(reader.join().unwrap().is_err());
+}
+
+#[test]
+fn dropped_subscriber_releases_a_blocked_publisher() {
+    for wait in [Wait::Park, Wait::Backoff, Wait::Yield] {
+        let (publisher, mut slow) = pubsub::Builder::new(1).wait(wait).build::<u32>();
+        slow.subscribe("#").unwrap();
+        let t = publisher.topic("t").unwrap();
+        publisher.send(&t, 0);
+        let feed = thread::spawn(move || publisher.send(&t, 1)); // blocks on `slow`
+        thread::sleep(Duration::from_millis(20));
+        drop(slow);
+        assert_eq!(feed.join().unwrap(), 0, "{wait:?}");
+    }
+}
+
+#[test]
+fn dropped_subscriber_is_no_longer_matched() {
+    let (publisher, mut s) = pubsub::channel::<u32>(8);
+    s.subscribe("#").unwrap();
+    let t = publisher.topic("t").unwrap();
+    assert_eq!(publisher.send(&t, 1), 1);
+    assert_eq!(publisher.subscriber_count(), 1);
+    drop(s);
+    assert_eq!(publisher.subscriber_count(), 0);
+    assert_eq!(publisher.send(&t, 2), 0);
+}
+
+#[test]
+fn thousand_filters_per_subscriber() {
+    let (publisher, mut s) = pubsub::channel::<u32>(4096);
+    for i in 0..1000 {
+        if i % 2 == 0 {
+            s.subscribe(&format!("md.{i}.*")).unwrap();
+        } else {
+            s.subscribe_prefix(&format!("px.{i}."));
+        }
+    }
+    let mut other = publisher.subscriber();
+    for i in 0..1000 {
+        other.subscribe(&format!("zz.#.{i}")).unwrap();
+    }
+    assert_eq!(s.filter_count(), 1000);
+    let mut expected = Vec::new();
+    for i in 0..2000u32 {
+        let name = if i % 3 == 0 {
+            format!("md.{i}.x")
+        } else {
+            format!("px.{i}.y")
+        };
+        let hit = i < 1000 && ((i % 3 == 0 && i % 2 == 0) || (i % 3 != 0 && i % 2 == 1));
+        let t = publisher.topic(&name).unwrap();
+        assert_eq!(publisher.send(&t, i), usize::from(hit), "{name}");
+        if hit {
+            expected.push(i);
+        }
+    }
+    assert_eq!(drain(&s), expected);
+    let t = publisher.topic("zz.a.b.999").unwrap();
+    assert_eq!(publisher.send(&t, 7), 1);
+    assert_eq!(drain(&other), [7]);
+}
+
+#[test]
+fn topics_cache_follows_changes_and_endpoints() {
+    let (p1, mut s1) = pubsub::channel::<u32>(8);
+    let (p2, mut s2) = pubsub::channel::<u32>(8);
+    s1.subscribe("x").unwrap();
+    s2.subscribe("x").unwrap();
+    let t = p1.topic("x").unwrap();
+    assert_eq!(p1.send(&t, 1), 1);
+    // The same Topic through another endpoint's publisher routes there.
+    assert_eq!(p2.send(&t, 2), 1);
+    assert_eq!(drain(&s1), [1]);
+    assert_eq!(drain(&s2), [2]);
+    let t2 = t.clone();
+    s1.unsubscribe("x").unwrap();
+    assert_eq!(p1.send(&t2, 3), 0);
+    assert_eq!(t2.name(), "x");
+}
+
+#[test]
+fn messages_are_dropped_exactly_once() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    struct Counted(Arc<AtomicUsize>);
+    impl Clone for Counted {
+        fn clone(&self) -> Self {
+            Counted(self.0.clone())
+        }
+    }
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    let (publisher, mut a) = pubsub::channel::<Counted>(4);
+    let mut b = publisher.subscriber();
+    a.subscribe("#").unwrap();
+    b.subscribe("#").unwrap();
+    let t = publisher.topic("t").unwrap();
+    for _ in 0..3 {
+        publisher.send(&t, Counted(drops.clone()));
+    }
+    drop(a.recv().unwrap());
+    assert_eq!(drops.load(Ordering::Relaxed), 1);
+    // A dropped subscriber's ring goes when the last match set holding it
+    // does: here the topic's cache, refreshed by the next send.
+    drop(a);
+    assert_eq!(publisher.send(&t, Counted(drops.clone())), 1);
+    assert_eq!(drops.load(Ordering::Relaxed), 3);
+    drop((publisher, t, b));
+    assert_eq!(drops.load(Ordering::Relaxed), 7);
+}
