@@ -13,6 +13,8 @@
 //!   prefixes, RabbitMQ `*`/`#` patterns), one ring per subscriber;
 //! - [`pipeline`]: PUSH/PULL, jobs load-balanced over workers, each done once;
 //! - [`reqrep`]: REQ/REP, a request waits for its own reply;
+//! - [`Bus`]: named, typed endpoints handing out those patterns, connected
+//!   in any order (ZeroMQ's `inproc://` context);
 //! - [`Wait`]: how a blocked side waits (spin, yield, backoff, park);
 //! - one family of errors, in the shape of `std::sync::mpsc`'s.
 //!
@@ -41,6 +43,10 @@
 #![warn(rust_2018_idioms, unreachable_pub)]
 
 pub mod broadcast;
+// The registry holds endpoints through std's `Weak`, which loom's `Arc` lacks;
+// it has no lock-free code to model.
+#[cfg(not(ringbus_loom))]
+pub mod bus;
 mod capacity;
 pub mod error;
 pub mod mpmc;
@@ -51,6 +57,8 @@ pub mod spsc;
 mod sync;
 mod wait;
 
+#[cfg(not(ringbus_loom))]
+pub use bus::{Bus, BusError};
 pub use error::{
     RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
 };

@@ -1,0 +1,278 @@
+//! The bus: names, types, patterns, connection order, clean-up.
+
+use std::thread;
+use std::time::Duration;
+
+use ringbus::bus::{BusError, Pattern};
+use ringbus::{Bus, RecvTimeoutError, TryRecvError};
+
+#[test]
+fn pipeline_connects_in_either_order() {
+    let bus = Bus::new();
+    // Pusher first: buffered until a puller comes.
+    let push = bus.pusher::<u32>("a").unwrap();
+    push.send(1).unwrap();
+    let pull = bus.puller::<u32>("a").unwrap();
+    assert_eq!(pull.recv(), Ok(1));
+
+    // Puller first: it waits, it is not disconnected.
+    let pull = bus.puller::<u32>("b").unwrap();
+    assert_eq!(pull.try_recv(), Err(TryRecvError::Empty));
+    let push = bus.pusher::<u32>("b").unwrap();
+    push.send(2).unwrap();
+    assert_eq!(pull.recv(), Ok(2));
+}
+
+#[test]
+fn pipeline_disconnects_once_the_connected_side_leaves_and_revives() {
+    let bus = Bus::new();
+    let pull = bus.puller::<u32>("jobs").unwrap();
+    let push = bus.pusher::<u32>("jobs").unwrap();
+    push.send(1).unwrap();
+    drop(push);
+    assert_eq!(pull.recv(), Ok(1));
+    assert_eq!(
+        pull.recv_timeout(Duration::from_millis(10)),
+        Err(RecvTimeoutError::Disconnected)
+    );
+    // A new pusher on the same, still-alive endpoint reconnects it.
+    let push = bus.pusher::<u32>("jobs").unwrap();
+    push.send(2).unwrap();
+    assert_eq!(pull.recv(), Ok(2));
+}
+
+#[test]
+fn a_blocked_puller_wakes_when_the_first_pusher_connects_later() {
+    let bus = Bus::builder().wait(ringbus::Wait::Park).build();
+    let pull = bus.puller::<u64>("late").unwrap();
+    let other = bus.clone();
+    let pusher = thread::spawn(move || {
+        thread::sleep(Duration::from_millis(20));
+        other.pusher::<u64>("late").unwrap().send(9).unwrap();
+    });
+    assert_eq!(pull.recv(), Ok(9));
+    pusher.join().unwrap();
+}
+
+#[test]
+fn pubsub_connects_in_either_order_without_slow_joiner_loss() {
+    let bus = Bus::new();
+    // Subscriber first.
+    let mut early = bus.subscriber::<u64>("md").unwrap();
+    early.subscribe("md.#").unwrap();
+    let publisher = bus.publisher::<u64>("md").unwrap();
+    let topic = publisher.topic("md.XNAS.AAPL").unwrap();
+    publisher.send(&topic, 1);
+    // A subscriber made (and subscribed) after the publisher sees what is
+    // published after that, and nothing before.
+    let mut late = bus.subscriber::<u64>("md").unwrap();
+    late.subscribe("md.*.AAPL").unwrap();
+    publisher.send(&topic, 2);
+    assert_eq!(*early.recv().unwrap().payload(), 1);
+    assert_eq!(*early.recv().unwrap().payload(), 2);
+    let message = late.recv().unwrap();
+    assert_eq!((message.topic(), *message.payload()), ("md.XNAS.AAPL", 2));
+    assert!(late.try_recv().is_err());
+}
+
+#[test]
+fn reqrep_connects_in_either_order() {
+    let bus = Bus::new();
+    let replier = bus.replier::<u32, u32>("double").unwrap();
+    let requester = bus.requester::<u32, u32>("double").unwrap();
+    let server = thread::spawn(move || {
+        for _ in 0..2 {
+            let request = replier.recv().unwrap();
+            let x = *request.payload();
+            request.reply(2 * x).unwrap();
+        }
+    });
+    assert_eq!(requester.request(4).unwrap(), 8);
+    // Requester first on another endpoint.
+    let requester2 = bus.requester::<u32, u32>("triple").unwrap();
+    let replier2 = bus.replier::<u32, u32>("triple").unwrap();
+    let server2 = thread::spawn(move || {
+        let request = replier2.recv().unwrap();
+        let x = *request.payload();
+        request.reply(3 * x).unwrap();
+    });
+    assert_eq!(requester2.request(5).unwrap(), 15);
+    assert_eq!(requester.request(6).unwrap(), 12);
+    server.join().unwrap();
+    server2.join().unwrap();
+}
+
+#[test]
+fn requester_whose_replier_left_gets_an_error() {
+    let bus = Bus::new();
+    let requester = bus.requester::<u32, u32>("svc").unwrap();
+    let replier = bus.replier::<u32, u32>("svc").unwrap();
+    drop(replier);
+    assert!(requester
+        .request_timeout(1, Duration::from_secs(5))
+        .is_err());
+}
+
+#[test]
+fn type_mismatch_names_both_types() {
+    let bus = Bus::new();
+    let _push = bus.pusher::<u32>("jobs").unwrap();
+    let err = bus.puller::<String>("jobs").unwrap_err();
+    assert_eq!(
+        err,
+        BusError::TypeMismatch {
+            name: "jobs".into(),
+            expected: "alloc::string::String",
+            found: "u32",
+        }
+    );
+    assert!(err.to_string().contains("u32"));
+    assert!(err.to_string().contains("String"));
+
+    let _rep = bus.replier::<u8, u16>("svc").unwrap();
+    let err = bus.requester::<u8, u32>("svc").unwrap_err();
+    assert!(matches!(
+        err,
+        BusError::TypeMismatch {
+            expected: "(u8, u32)",
+            found: "(u8, u16)",
+            ..
+        }
+    ));
+}
+
+#[test]
+fn pattern_mismatch_names_both_patterns() {
+    let bus = Bus::new();
+    let _publisher = bus.publisher::<u32>("md").unwrap();
+    for (err, expected) in [
+        (bus.pusher::<u32>("md").unwrap_err(), Pattern::Pipeline),
+        (bus.puller::<u32>("md").unwrap_err(), Pattern::Pipeline),
+        (
+            bus.requester::<u32, u32>("md").unwrap_err(),
+            Pattern::ReqRep,
+        ),
+        (bus.replier::<u32, u32>("md").unwrap_err(), Pattern::ReqRep),
+    ] {
+        assert_eq!(
+            err,
+            BusError::PatternMismatch {
+                name: "md".into(),
+                expected,
+                found: Pattern::PubSub,
+            }
+        );
+        let text = err.to_string();
+        assert!(text.contains("pub/sub") && text.contains(&expected.to_string()));
+    }
+    // A mismatch in both: the pattern is reported.
+    assert!(matches!(
+        bus.puller::<String>("md"),
+        Err(BusError::PatternMismatch { .. })
+    ));
+}
+
+#[test]
+fn bad_names_are_errors_not_panics() {
+    let bus = Bus::new();
+    let long = "n".repeat(256);
+    for name in [
+        "",
+        "inproc://",
+        " ",
+        "a b",
+        "new\nline",
+        "nul\0",
+        "ünïcode",
+        "star*",
+        long.as_str(),
+    ] {
+        assert!(
+            matches!(bus.pusher::<u8>(name), Err(BusError::InvalidName { .. })),
+            "{name:?}"
+        );
+        assert!(matches!(
+            bus.subscriber::<u8>(name),
+            Err(BusError::InvalidName { .. })
+        ));
+        assert!(matches!(
+            bus.requester::<u8, u8>(name),
+            Err(BusError::InvalidName { .. })
+        ));
+    }
+    // The inproc:// prefix names the same endpoint.
+    let push = bus.pusher::<u8>("inproc://jobs").unwrap();
+    let pull = bus.puller::<u8>("jobs").unwrap();
+    push.send(3).unwrap();
+    assert_eq!(pull.recv(), Ok(3));
+}
+
+#[test]
+fn endpoint_is_cleaned_up_when_its_handles_are_gone() {
+    let bus = Bus::new();
+    let push = bus.pusher::<u32>("x").unwrap();
+    let pull = bus.puller::<u32>("x").unwrap();
+    push.send(1).unwrap();
+    assert_eq!(
+        bus.endpoints(),
+        vec![("x".into(), Pattern::Pipeline, "u32")]
+    );
+    drop(push);
+    assert_eq!(bus.endpoints().len(), 1, "a puller still holds it");
+    drop(pull);
+    assert!(bus.endpoints().is_empty());
+    // The name is free again, for any pattern and type.
+    let _publisher = bus.publisher::<String>("x").unwrap();
+    assert_eq!(
+        bus.endpoints(),
+        vec![("x".into(), Pattern::PubSub, "alloc::string::String")]
+    );
+}
+
+#[test]
+fn unread_messages_are_dropped_with_the_endpoint() {
+    let probe = std::sync::Arc::new(());
+    let bus = Bus::new();
+    let push = bus.pusher::<std::sync::Arc<()>>("x").unwrap();
+    push.send(probe.clone()).unwrap();
+    push.send(probe.clone()).unwrap();
+    assert_eq!(std::sync::Arc::strong_count(&probe), 3);
+    drop(push);
+    assert_eq!(std::sync::Arc::strong_count(&probe), 1);
+}
+
+#[test]
+fn clones_share_endpoints_across_threads() {
+    let bus = Bus::new();
+    // The puller keeps the endpoint alive even if every pusher is done
+    // before it reads (an endpoint with no handle left is freed). Every
+    // pusher connects before any sends: a pusher that finished and dropped
+    // while the others had not connected yet would disconnect the side for a
+    // moment, and the puller would see the end of the stream.
+    let pull = bus.puller::<u64>("fan-in").unwrap();
+    let connected = std::sync::Arc::new(std::sync::Barrier::new(4));
+    let handles: Vec<_> = (0..4u64)
+        .map(|i| {
+            let bus = bus.clone();
+            let connected = connected.clone();
+            thread::spawn(move || {
+                let push = bus.pusher::<u64>("fan-in").unwrap();
+                connected.wait();
+                for j in 0..1000 {
+                    push.send(i * 1000 + j).unwrap();
+                }
+            })
+        })
+        .collect();
+    let mut seen = vec![false; 4000];
+    for _ in 0..4000 {
+        let v = pull.recv().unwrap() as usize;
+        assert!(!seen[v], "duplicate {v}");
+        seen[v] = true;
+    }
+    for h in handles {
+        h.join().unwrap();
+    }
+    assert!(seen.iter().all(|&s| s));
+    assert_eq!(pull.recv(), Err(ringbus::RecvError), "every pusher is gone");
+}
