@@ -11,6 +11,17 @@ pub const PALETTE: [&str; 10] = [
     "#bcbd22", "#7f7f7f",
 ];
 
+/// Line colours for the peers (dashed), none of them one of the first seven
+/// of [`PALETTE`], which the ringbus subjects take.
+pub const PEER_PALETTE: [&str; 8] = [
+    "#000000", "#17becf", "#bcbd22", "#7f7f7f", "#393b79", "#e7969c", "#637939", "#843c39",
+];
+
+/// Roughly how wide `text` is at the 12 px font, in px.
+pub fn text_width(text: &str) -> f64 {
+    6.8 * text.chars().count() as f64
+}
+
 /// The percentile points of every curve, as quantiles; the last point of a
 /// curve is the maximum, drawn at [`MAX_NINES`].
 pub const QUANTILES: [f64; 5] = [0.5, 0.9, 0.99, 0.999, 0.9999];
@@ -142,7 +153,11 @@ pub fn percentile_plot(title: &str, subtitle: &str, series: &[Series]) -> String
     let (left, top): (f64, f64) = (70.0, 56.0);
     let legend_x = left + plot_w + 30.0;
     let legend_h = 18.0 * series.len() as f64;
-    let width = legend_x + 330.0;
+    let legend_w = series
+        .iter()
+        .map(|s| text_width(&s.label))
+        .fold(200.0, f64::max);
+    let width = legend_x + 34.0 + legend_w + 10.0;
     let height = (top + plot_h + 60.0).max(top + legend_h + 20.0);
 
     let values = series.iter().flat_map(|s| s.values).filter(|v| *v > 0.0);
@@ -277,7 +292,11 @@ pub fn percentile_plot(title: &str, subtitle: &str, series: &[Series]) -> String
 /// Horizontal bars on a log scale (rates span four decades), the value
 /// printed at the end of each bar.
 pub fn bar_chart(title: &str, subtitle: &str, bars: &[Bar]) -> String {
-    let (label_w, plot_w, bar_h, gap) = (330.0, 520.0, 16.0, 6.0);
+    let label_w = bars
+        .iter()
+        .map(|b| text_width(&b.label))
+        .fold(100.0, f64::max);
+    let (plot_w, bar_h, gap) = (520.0, 16.0, 6.0);
     let (left, top) = (label_w + 10.0, 56.0);
     let plot_h = (bar_h + gap) * bars.len() as f64 + gap;
     let width = left + plot_w + 90.0;
