@@ -15,6 +15,7 @@
 //! - [`reqrep`]: REQ/REP, a request waits for its own reply;
 //! - [`Bus`]: named, typed endpoints handing out those patterns, connected
 //!   in any order (ZeroMQ's `inproc://` context);
+//! - [`select`]: wait on several receivers at once (`zmq_poll`);
 //! - [`Wait`]: how a blocked side waits (spin, yield, backoff, park);
 //! - one family of errors, in the shape of `std::sync::mpsc`'s.
 //!
@@ -53,6 +54,7 @@ pub mod mpmc;
 pub mod pipeline;
 pub mod pubsub;
 pub mod reqrep;
+pub mod select;
 pub mod spsc;
 mod sync;
 mod wait;
