@@ -16,6 +16,8 @@
 //! - [`Bus`]: named, typed endpoints handing out those patterns, connected
 //!   in any order (ZeroMQ's `inproc://` context);
 //! - [`select`]: wait on several receivers at once (`zmq_poll`);
+//! - `readiness` (Linux): an eventfd that is readable when messages wait,
+//!   for someone else's `epoll` loop (ZeroMQ's `ZMQ_FD`);
 //! - [`Wait`]: how a blocked side waits (spin, yield, backoff, park);
 //! - one family of errors, in the shape of `std::sync::mpsc`'s.
 //!
@@ -53,6 +55,8 @@ pub mod error;
 pub mod mpmc;
 pub mod pipeline;
 pub mod pubsub;
+#[cfg(any(target_os = "linux", ringbus_loom))]
+pub mod readiness;
 pub mod reqrep;
 pub mod select;
 pub mod spsc;
