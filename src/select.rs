@@ -307,10 +307,7 @@ impl<'a> Select<'a> {
     fn wait_until(&mut self, deadline: Option<Instant>) -> Option<usize> {
         // Can every sender wake us? Then park; else poll.
         let may_sleep = self.sources.iter().all(|s| s.wait().may_sleep());
-        let all_spin = self
-            .sources
-            .iter()
-            .all(|s| s.wait() != Wait::Yield);
+        let all_spin = self.sources.iter().all(|s| s.wait() != Wait::Yield);
         let backoff = Backoff::new();
         loop {
             if let Some(index) = self.scan() {

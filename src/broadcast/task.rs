@@ -77,3 +77,47 @@ impl<T> crate::select::sealed::Source for Subscriber<T> {
 }
 
 impl<T> crate::select::Selectable for Subscriber<T> {}
+
+/// A receive that clones the message out (the stream form).
+#[cfg(feature = "async")]
+struct RecvCloned<'a, T>(&'a mut Subscriber<T>);
+
+#[cfg(feature = "async")]
+impl<T: Clone> Poller for RecvCloned<'_, T> {
+    type Output = Result<T, RecvError>;
+
+    fn signal(&self) -> &Signal {
+        &self.0.ring.not_empty
+    }
+
+    fn wait(&self) -> Wait {
+        self.0.ring.wait
+    }
+
+    #[inline]
+    fn attempt(&mut self) -> Option<Self::Output> {
+        match self.0.try_recv() {
+            Ok(sample) => Some(Ok(T::clone(&sample))),
+            Err(TryRecvError::Disconnected) => Some(Err(RecvError)),
+            Err(TryRecvError::Empty) => None,
+        }
+    }
+}
+
+/// A stream cannot lend a [`Sample`]: it clones each message out.
+#[cfg(feature = "async")]
+impl<T: Clone> crate::future::sealed::StreamSource for Subscriber<T> {
+    type Item = T;
+
+    fn poll_recv(
+        &mut self,
+        slot: &mut crate::future::sealed::Slot,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<T, RecvError>> {
+        slot.0.poll(&mut RecvCloned(self), cx)
+    }
+
+    fn cancel(&self, slot: &mut crate::future::sealed::Slot) {
+        slot.0.cancel(&self.ring.not_empty);
+    }
+}

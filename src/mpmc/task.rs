@@ -109,6 +109,12 @@ impl<T> Sender<T> {
     }
 }
 
+/// Where a sender's sends wait (for the pipeline's sink).
+#[cfg(feature = "async")]
+pub(crate) fn not_full<T>(tx: &Sender<T>) -> &Signal {
+    &tx.ring.not_full
+}
+
 impl<T> Ring<T> {
     /// Whether a receive would not block, claiming nothing.
     pub(crate) fn is_ready(&self) -> bool {
@@ -145,3 +151,42 @@ impl<T> crate::select::sealed::Source for Receiver<T> {
 }
 
 impl<T> crate::select::Selectable for Receiver<T> {}
+
+#[cfg(feature = "async")]
+impl<T> crate::future::sealed::StreamSource for Receiver<T> {
+    type Item = T;
+
+    fn poll_recv(
+        &mut self,
+        slot: &mut crate::future::sealed::Slot,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<T, RecvError>> {
+        slot.0.poll(&mut Recv(self), cx)
+    }
+
+    fn cancel(&self, slot: &mut crate::future::sealed::Slot) {
+        slot.0.cancel(&self.ring.not_empty);
+    }
+}
+
+#[cfg(feature = "async")]
+impl<T> crate::future::sealed::SinkTarget for Sender<T> {
+    type Item = T;
+
+    fn poll_send(
+        &mut self,
+        slot: &mut crate::future::sealed::Slot,
+        value: &mut Option<T>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), SendError<T>>> {
+        let op = Send {
+            tx: self,
+            value: value.take(),
+        };
+        crate::wait::task::poll_send(&mut slot.0, op, value, |op| op.value.take(), cx)
+    }
+
+    fn cancel(&self, slot: &mut crate::future::sealed::Slot) {
+        slot.0.cancel(&self.ring.not_full);
+    }
+}

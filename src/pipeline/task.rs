@@ -5,7 +5,7 @@ use std::future::Future;
 
 use super::{Puller, Pusher};
 use crate::error::{RecvError, SendError};
-use crate::select::sealed::{Source, SignalRef};
+use crate::select::sealed::{SignalRef, Source};
 use crate::wait::Wait;
 
 impl<T> Pusher<T> {
@@ -59,3 +59,42 @@ impl<T> Source for Puller<T> {
 }
 
 impl<T> crate::select::Selectable for Puller<T> {}
+
+#[cfg(feature = "async")]
+impl<T> crate::future::sealed::StreamSource for Puller<T> {
+    type Item = T;
+
+    fn poll_recv(
+        &mut self,
+        slot: &mut crate::future::sealed::Slot,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<T, RecvError>> {
+        slot.0.poll(&mut crate::mpmc::task::Recv(&self.rx), cx)
+    }
+
+    fn cancel(&self, slot: &mut crate::future::sealed::Slot) {
+        slot.0.cancel(Source::signal(&self.rx).0);
+    }
+}
+
+#[cfg(feature = "async")]
+impl<T> crate::future::sealed::SinkTarget for Pusher<T> {
+    type Item = T;
+
+    fn poll_send(
+        &mut self,
+        slot: &mut crate::future::sealed::Slot,
+        value: &mut Option<T>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), SendError<T>>> {
+        let op = crate::mpmc::task::Send {
+            tx: &self.tx,
+            value: value.take(),
+        };
+        crate::wait::task::poll_send(&mut slot.0, op, value, |op| op.value.take(), cx)
+    }
+
+    fn cancel(&self, slot: &mut crate::future::sealed::Slot) {
+        slot.0.cancel(crate::mpmc::task::not_full(&self.tx));
+    }
+}

@@ -8,7 +8,7 @@ use std::future::Future;
 
 use super::{Message, Subscriber};
 use crate::error::{RecvError, TryRecvError};
-use crate::select::sealed::{Source, SignalRef};
+use crate::select::sealed::{SignalRef, Source};
 use crate::wait::task::{Poller, Until};
 use crate::wait::{Signal, Wait};
 
@@ -73,3 +73,20 @@ impl<T> Source for Subscriber<T> {
 }
 
 impl<T> crate::select::Selectable for Subscriber<T> {}
+
+#[cfg(feature = "async")]
+impl<T> crate::future::sealed::StreamSource for Subscriber<T> {
+    type Item = Message<T>;
+
+    fn poll_recv(
+        &mut self,
+        slot: &mut crate::future::sealed::Slot,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<Message<T>, RecvError>> {
+        slot.0.poll(&mut Recv(self), cx)
+    }
+
+    fn cancel(&self, slot: &mut crate::future::sealed::Slot) {
+        slot.0.cancel(&self.inbox.not_empty);
+    }
+}

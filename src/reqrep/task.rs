@@ -5,7 +5,7 @@ use std::future::Future;
 
 use super::{Replier, Request};
 use crate::error::RecvError;
-use crate::select::sealed::{Source, SignalRef};
+use crate::select::sealed::{SignalRef, Source};
 use crate::wait::Wait;
 
 impl<Req, Rep> Replier<Req, Rep> {
@@ -46,3 +46,20 @@ impl<Req, Rep> Source for Replier<Req, Rep> {
 }
 
 impl<Req, Rep> crate::select::Selectable for Replier<Req, Rep> {}
+
+#[cfg(feature = "async")]
+impl<Req, Rep> crate::future::sealed::StreamSource for Replier<Req, Rep> {
+    type Item = Request<Req, Rep>;
+
+    fn poll_recv(
+        &mut self,
+        slot: &mut crate::future::sealed::Slot,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<Request<Req, Rep>, RecvError>> {
+        slot.0.poll(&mut crate::mpmc::task::Recv(&self.rx), cx)
+    }
+
+    fn cancel(&self, slot: &mut crate::future::sealed::Slot) {
+        slot.0.cancel(Source::signal(&self.rx).0);
+    }
+}

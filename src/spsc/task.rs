@@ -9,8 +9,8 @@
 use std::future::Future;
 
 use super::{Receiver, Sender};
-use crate::select::sealed::SignalRef;
 use crate::error::{RecvError, SendError, TryRecvError, TrySendError};
+use crate::select::sealed::SignalRef;
 use crate::wait::task::{Poller, Until};
 use crate::wait::{Signal, Wait};
 
@@ -134,3 +134,42 @@ impl<T> crate::select::sealed::Source for Receiver<T> {
 }
 
 impl<T> crate::select::Selectable for Receiver<T> {}
+
+#[cfg(feature = "async")]
+impl<T> crate::future::sealed::StreamSource for Receiver<T> {
+    type Item = T;
+
+    fn poll_recv(
+        &mut self,
+        slot: &mut crate::future::sealed::Slot,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<T, RecvError>> {
+        slot.0.poll(&mut Recv(self), cx)
+    }
+
+    fn cancel(&self, slot: &mut crate::future::sealed::Slot) {
+        slot.0.cancel(&self.ring.not_empty);
+    }
+}
+
+#[cfg(feature = "async")]
+impl<T> crate::future::sealed::SinkTarget for Sender<T> {
+    type Item = T;
+
+    fn poll_send(
+        &mut self,
+        slot: &mut crate::future::sealed::Slot,
+        value: &mut Option<T>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), SendError<T>>> {
+        let op = Send {
+            tx: self,
+            value: value.take(),
+        };
+        crate::wait::task::poll_send(&mut slot.0, op, value, |op| op.value.take(), cx)
+    }
+
+    fn cancel(&self, slot: &mut crate::future::sealed::Slot) {
+        slot.0.cancel(&self.ring.not_full);
+    }
+}

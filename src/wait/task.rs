@@ -184,3 +184,23 @@ impl Wake for Parker {
         self.cond.notify_one();
     }
 }
+
+/// One poll of a send op whose value lives in `value` between polls (the
+/// sink's buffer): the op takes it, and a blocked op hands it back.
+#[cfg(feature = "async")]
+pub(crate) fn poll_send<P, T, E>(
+    registration: &mut Registration,
+    mut op: P,
+    value: &mut Option<T>,
+    take_back: impl FnOnce(&mut P) -> Option<T>,
+    cx: &mut Context<'_>,
+) -> Poll<Result<(), E>>
+where
+    P: Poller<Output = Result<(), E>>,
+{
+    let result = registration.poll(&mut op, cx);
+    if result.is_pending() {
+        *value = take_back(&mut op);
+    }
+    result
+}
