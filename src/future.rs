@@ -34,9 +34,9 @@
 //! A `SendSink` holds at most one item that `start_send` accepted but the
 //! ring had no room for yet; `poll_ready`, `poll_flush` and `poll_close`
 //! push it. Dropping the sink with an item still held drops that item.
-//! Both wrappers are cancellation-safe in the sense of the
-//! [`Until`](crate::wait::task) futures: nothing is taken from a ring except
-//! in the poll that returns it.
+//! Both wrappers are cancellation-safe like the `recv_async` futures:
+//! nothing is taken from a ring except in the poll that returns it, and
+//! dropping a wrapper removes its waker registration.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};

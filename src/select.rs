@@ -38,7 +38,7 @@
 //!    for more than one call.
 //! 2. If none is ready, wait as the receivers' [`Wait`] strategies allow:
 //!    with [`Wait::Backoff`] or [`Wait::Park`] on all of them, register one
-//!    thread token (a [`Parker`](crate::wait::task) behind a waker) on every
+//!    thread token (a flag and a condition variable behind a waker) on every
 //!    receiver's signal, run one `SeqCst` fence (the sleeper's half of the
 //!    handshake in `wait`'s module doc), scan again, and park until a sender
 //!    wakes the token or the deadline passes: zero CPU while all are idle.

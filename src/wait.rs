@@ -71,6 +71,18 @@
 //! Wakers are woken under the lock: they must not re-enter the channel (the
 //! wakers of executors, of `Select` and of readiness fds only schedule, flag
 //! or write).
+//!
+//! # Spin and Yield channels
+//!
+//! Their senders and receivers never call `notify` (that is what keeps
+//! those strategies free of fences on the hot path), so nothing registered
+//! on their signals would ever be woken. Rather than make every `Spin`
+//! operation pay a fence and a load for the rare external waiter, the
+//! waiters adapt: a future on such a channel wakes itself and returns
+//! `Pending` (the executor polls it again: a busy poll, which is what
+//! `Spin` means), a `Select` holding such a receiver polls instead of
+//! parking, and a readiness fd refuses to arm (`io::ErrorKind::Unsupported`)
+//! instead of never becoming readable.
 
 use std::task::Waker;
 use std::time::Instant;
