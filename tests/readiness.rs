@@ -35,9 +35,8 @@ impl Epoll {
     fn wait(&self, timeout: Duration) -> Vec<u64> {
         let mut events = [libc::epoll_event { events: 0, u64: 0 }; 8];
         // SAFETY: a buffer of 8 events.
-        let n = unsafe {
-            libc::epoll_wait(self.0, events.as_mut_ptr(), 8, timeout.as_millis() as i32)
-        };
+        let n =
+            unsafe { libc::epoll_wait(self.0, events.as_mut_ptr(), 8, timeout.as_millis() as i32) };
         assert!(n >= 0, "epoll_wait failed");
         events[..n as usize].iter().map(|e| e.u64).collect()
     }
@@ -114,7 +113,10 @@ fn epoll_loop_serves_a_socket_and_a_ring() {
         };
         drain(&mut got_messages, &mut ring_open);
         while got_datagrams < datagrams || ring_open {
-            assert!(Instant::now() < deadline, "stuck: {got_datagrams} {got_messages}");
+            assert!(
+                Instant::now() < deadline,
+                "stuck: {got_datagrams} {got_messages}"
+            );
             for token in epoll.wait(Duration::from_secs(5)) {
                 match token {
                     SOCKET => {

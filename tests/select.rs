@@ -224,5 +224,8 @@ fn parked_select_uses_no_cpu() {
     let before = thread_cpu();
     assert!(sel.ready_timeout(Duration::from_millis(300)).is_err());
     let used = thread_cpu() - before;
-    assert!(used < Duration::from_millis(30), "used {used:?} of CPU in 300 ms");
+    assert!(
+        used < Duration::from_millis(30),
+        "used {used:?} of CPU in 300 ms"
+    );
 }

@@ -193,7 +193,11 @@ fn fd_flag_handshake() {
         }
         assert_eq!(rx.try_recv(), Ok(1));
         let tx = sender.join().unwrap();
-        assert!(fd.writes() <= 1, "{} writes for one transition", fd.writes());
+        assert!(
+            fd.writes() <= 1,
+            "{} writes for one transition",
+            fd.writes()
+        );
         drop(tx);
     });
 }
