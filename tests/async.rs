@@ -354,3 +354,26 @@ mod streams {
         });
     }
 }
+
+fn is_send<T: Send>(_: &T) {}
+
+/// Every async form is `Send`, so a task awaiting it can move between an
+/// executor's threads (spsc takes `&mut self` for this).
+#[test]
+fn futures_are_send() {
+    let (_p, s) = pubsub::channel::<u8>(4);
+    is_send(&s.recv_async());
+    let (_r, rep) = reqrep::channel::<u8, u8>(4);
+    is_send(&rep.recv_async());
+    let (pu, pl) = pipeline::channel::<u8>(4);
+    is_send(&pl.recv_async());
+    is_send(&pu.send_async(1));
+    let (_p, mut b) = broadcast::channel::<u8>(4);
+    is_send(&b.recv_async());
+    let (mtx, mrx) = mpmc::channel::<u8>(4);
+    is_send(&mrx.recv_async());
+    is_send(&mtx.send_async(1));
+    let (mut tx, mut rx) = spsc::channel::<u8>(4);
+    is_send(&rx.recv_async());
+    is_send(&tx.send_async(1));
+}
