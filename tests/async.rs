@@ -377,3 +377,67 @@ fn futures_are_send() {
     is_send(&rx.recv_async());
     is_send(&tx.send_async(1));
 }
+
+/// `request_async` under tokio: two requester tasks, one replier thread;
+/// every reply goes to its own request.
+#[test]
+fn tokio_request_async() {
+    let rt = runtime();
+    let (requester, replier) = reqrep::Builder::new(4).wait(Wait::Park).build::<u64, u64>();
+    let server = thread::spawn(move || {
+        for request in &replier {
+            let n = *request.payload();
+            request.reply(n + 1).unwrap();
+        }
+    });
+    rt.block_on(async move {
+        let tasks: Vec<_> = (0..2u64)
+            .map(|t| {
+                let mut requester = requester.clone();
+                tokio::spawn(async move {
+                    for i in 0..2_000 {
+                        let n = t * 1_000_000 + i;
+                        assert_eq!(requester.request_async(n).await, Ok(n + 1));
+                    }
+                })
+            })
+            .collect();
+        drop(requester);
+        for task in tasks {
+            task.await.unwrap();
+        }
+    });
+    server.join().unwrap();
+}
+
+/// A `request_async` dropped while waiting for its reply cancels the
+/// request: the late reply is turned away and the next request gets its own.
+#[test]
+fn dropped_request_async_is_cancelled() {
+    let waker = Waker::from(Arc::new(Noop));
+    let mut cx = Context::from_waker(&waker);
+    let (mut requester, replier) = reqrep::Builder::new(4).wait(Wait::Park).build::<u32, u32>();
+    {
+        let mut future = pin!(requester.request_async(1));
+        assert!(future.as_mut().poll(&mut cx).is_pending()); // queued, waiting
+    }
+    let late = replier.try_recv().unwrap();
+    assert_eq!(*late.payload(), 1);
+    assert!(late.reply(10).is_err()); // turned away
+    let server = thread::spawn(move || {
+        let request = replier.recv().unwrap();
+        let n = *request.payload();
+        request.reply(n * 10).unwrap();
+    });
+    assert_eq!(
+        futures::executor::block_on(requester.request_async(2)),
+        Ok(20)
+    );
+    server.join().unwrap();
+    let (mut requester, replier) = reqrep::channel::<u8, u8>(2);
+    drop(replier);
+    assert!(futures::executor::block_on(requester.request_async(1))
+        .unwrap_err()
+        .is_disconnected());
+    is_send(&requester.request_async(2));
+}
