@@ -238,6 +238,13 @@ impl Signal {
         drop(wakers);
     }
 
+    /// The number of registered wakers and the `sleepers` count (tests).
+    #[cfg(all(test, not(ringbus_loom)))]
+    pub(crate) fn registered(&self) -> (usize, usize) {
+        let wakers = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        (wakers.list.len(), self.sleepers.load(Ordering::Relaxed))
+    }
+
     /// Removes the registration `key` names, if a notifier has not removed
     /// it already. No lock when there is none.
     pub(crate) fn unregister(&self, key: &mut Option<u64>) {

@@ -190,3 +190,41 @@ impl<T> crate::future::sealed::SinkTarget for Sender<T> {
         slot.0.cancel(&self.ring.not_full);
     }
 }
+
+#[cfg(all(test, not(ringbus_loom)))]
+mod tests {
+    use std::future::Future;
+    use std::pin::pin;
+    use std::sync::Arc;
+    use std::task::{Context, Wake, Waker};
+
+    use crate::{mpmc, Wait};
+
+    struct Noop;
+
+    impl Wake for Noop {
+        fn wake(self: Arc<Self>) {}
+    }
+
+    /// Registered-then-dropped futures leave no waker behind, a future
+    /// polled again refreshes its one registration instead of adding one,
+    /// and a notification removes what it wakes.
+    #[test]
+    fn no_stale_wakers() {
+        let waker = Waker::from(Arc::new(Noop));
+        let mut cx = Context::from_waker(&waker);
+        let (tx, rx) = mpmc::Builder::new(4).wait(Wait::Park).build::<u8>();
+        for _ in 0..100 {
+            let mut future = pin!(rx.recv_async());
+            assert!(future.as_mut().poll(&mut cx).is_pending());
+            assert!(future.as_mut().poll(&mut cx).is_pending());
+            assert_eq!(rx.ring.not_empty.registered(), (1, 1));
+        }
+        assert_eq!(rx.ring.not_empty.registered(), (0, 0));
+        let mut future = pin!(rx.recv_async());
+        assert!(future.as_mut().poll(&mut cx).is_pending());
+        tx.send(1).unwrap(); // wakes and removes
+        assert_eq!(rx.ring.not_empty.registered(), (0, 0));
+        assert!(future.as_mut().poll(&mut cx).is_ready());
+    }
+}
