@@ -59,6 +59,14 @@ muts = [
  ("reqrep: dropped ticket does not notify", "src/reqrep/slot.rs", "            && slot.wait.may_sleep()\n        {\n            slot.signal.notify();", "            && slot.wait.may_sleep()\n        {", "reqrep", None),
  ("reqrep: drain stops at the first empty slot instead of waiting for a request being written", "src/reqrep.rs", "                Err(TryRecvError::Empty) if !rx.is_empty() => yield_now(),\n", "", "reqrep", None),
  ("reqrep: reply does not notify", "src/reqrep/slot.rs", "        if slot.wait.may_sleep() {\n            slot.signal.notify();\n        }\n        Ok(())", "        Ok(())", "reqrep", None),
+ ('waiters: Signal::register without its fence F2', 'src/wait.rs', '        self.register_unfenced(key, waker);\n        // F2: pairs with F1 in `notify` (`sync::heavy_fence`).\n        heavy_fence();', '        self.register_unfenced(key, waker);', "waiters", None),
+ ('waiters: select parks without the fence after registering', 'src/select.rs', '        // F2, once for all the registrations above.\n        heavy_fence();\n', '', "waiters", None),
+ ('waiters: a future returns Pending without the re-check after registering', 'src/wait/task.rs', '        // R_t: the re-check after F2.\n        match op.attempt() {', '        match None {', "waiters", None),
+ ('waiters: select parks without re-scanning after registering', 'src/select.rs', '        let found = self.scan();\n        if found.is_none()', '        let found = None;\n        if found.is_none()', "waiters", None),
+ ('waiters: fd arm without the look after registering (step 4)', 'src/readiness.rs', '        // 4.\n        if receiver.is_ready() {', '        // 4.\n        if false {', "waiters", None),
+ ('waiters: notifier removes the wakers without waking them', 'src/wait.rs', '                waker.wake();\n', '                drop(waker);\n', "waiters", None),
+ ('waiters: a registered waker does not count as a sleeper', 'src/wait.rs', "                *key = Some(id);\n                // W_s. Relaxed: ordered by the caller's F2; changed only\n                // under the lock while a waker is listed.\n                self.sleepers.fetch_add(1, Ordering::Relaxed);", '                *key = Some(id);', "waiters", None),
+ ('waiters: notifier wakes the wakers but leaves them registered', 'src/wait.rs', '            self.sleepers\n                .fetch_sub(wakers.list.len(), Ordering::Relaxed);\n            for (_, waker) in wakers.list.drain(..) {\n                waker.wake();\n            }', '            for (_, waker) in wakers.list.iter() {\n                waker.wake_by_ref();\n            }', "waiters", None),
 ]
 sel = sys.argv[1:] 
 pre = os.environ.get("P","2")

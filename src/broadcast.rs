@@ -100,6 +100,7 @@ use crate::wait::{self, Signal, Wait};
 mod cursors;
 pub mod lossy;
 mod multi;
+mod task;
 
 pub use multi::MultiPublisher;
 

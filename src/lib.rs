@@ -15,6 +15,11 @@
 //! - [`reqrep`]: REQ/REP, a request waits for its own reply;
 //! - [`Bus`]: named, typed endpoints handing out those patterns, connected
 //!   in any order (ZeroMQ's `inproc://` context);
+//! - `future` (feature `async`): `Stream` and `Sink` wrappers; every
+//!   handle also has `recv_async`/`send_async` without the feature;
+//! - [`select`]: wait on several receivers at once (`zmq_poll`);
+//! - `readiness` (Linux): an eventfd that is readable when messages wait,
+//!   for someone else's `epoll` loop (ZeroMQ's `ZMQ_FD`);
 //! - [`Wait`]: how a blocked side waits (spin, yield, backoff, park);
 //! - one family of errors, in the shape of `std::sync::mpsc`'s.
 //!
@@ -49,10 +54,15 @@ pub mod broadcast;
 pub mod bus;
 mod capacity;
 pub mod error;
+#[cfg(feature = "async")]
+pub mod future;
 pub mod mpmc;
 pub mod pipeline;
 pub mod pubsub;
+#[cfg(any(target_os = "linux", ringbus_loom))]
+pub mod readiness;
 pub mod reqrep;
+pub mod select;
 pub mod spsc;
 mod sync;
 mod wait;

@@ -90,6 +90,8 @@ use crate::error::{
 use crate::sync::{Arc, AtomicUsize, Backoff, CachePadded, Mutex, Ordering, UnsafeCell};
 use crate::wait::{self, Signal, Wait};
 
+pub(crate) mod task;
+
 /// Creates a ring of at least `capacity` slots with the default [`Wait`]
 /// strategy, and returns its two ends (both `Clone`).
 ///

@@ -88,6 +88,7 @@ use crate::wait::Wait;
 use std::sync::Arc;
 
 mod iter;
+mod task;
 pub use iter::{IntoIter, Iter, TryIter};
 
 /// Creates a pipeline of at least `capacity` jobs with the default [`Wait`]

@@ -150,6 +150,7 @@ mod endpoint;
 mod filter;
 mod publisher;
 mod subscriber;
+mod task;
 
 pub(crate) use endpoint::Endpoint;
 #[cfg(ringbus_loom)]

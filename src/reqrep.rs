@@ -123,6 +123,7 @@ use crate::wait::{self, Wait};
 mod error;
 mod replier;
 mod slot;
+mod task;
 
 pub use error::{ReplyError, RequestError};
 pub use replier::{Iter, Replier, Request, TryIter};

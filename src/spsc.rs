@@ -78,6 +78,7 @@ use crate::wait::{self, Signal, Wait};
 
 #[cfg(not(ringbus_loom))]
 mod chunks;
+mod task;
 #[cfg(not(ringbus_loom))]
 pub use chunks::{ChunkError, ReadChunk, WriteChunkUninit};
 

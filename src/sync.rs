@@ -256,6 +256,12 @@ mod imp {
 
 pub(crate) use imp::*;
 
+/// Wakers are built from std's `Arc` in both builds (`std::task::Wake` knows
+/// no other): loom need not see a waker's reference count, only what waking
+/// it does, which goes through the primitives above.
+pub(crate) use std::sync::Arc as WakeArc;
+pub(crate) use std::task::Wake;
+
 /// Pads and aligns a value to the length of a cache line, so that counters
 /// written by different threads never share one.
 pub(crate) use crossbeam_utils::CachePadded;

@@ -39,13 +39,60 @@
 //! `W_t` has left the store buffer when the sleeper reads `tail`; if after,
 //! `R_s` sees `W_s`, which the syscall made visible before it interrupted
 //! anyone.
+//!
+//! # Registered wakers: async tasks, `Select`, readiness fds
+//!
+//! Besides sleeping threads, a [`Signal`] holds registered [`Waker`]s: an
+//! async task's (`recv_async`, `send_async`, the streams and sinks), a
+//! [`Select`](crate::select::Select)'s thread token, an armed readiness fd.
+//! They use the same handshake, with the registration in place of `W_s`:
+//!
+//! ```text
+//!  waiter (try_ failed)                    notifier (just published)
+//!  ─────────────────────────────           ─────────────────────────────
+//!  lock; push waker; sleepers += 1 (W_s)   store tail            (W_t)
+//!  unlock                                  fence                 (F1)
+//!  fence(SeqCst)                   (F2)    load sleepers         (R_s)
+//!  try again                       (R_t)   if R_s > 0 { lock; wake and
+//!  still blocked: Pending / park               remove every waker;
+//!                                              notify_all }
+//! ```
+//!
+//! The fence argument is the one above. A waker needs no lock across the
+//! re-check (a thread does, because it must be inside `cond.wait` before the
+//! notification): the waker is in the list before `W_s`, both under the
+//! lock, so a notifier that reads `R_s > 0` and then takes the lock finds it.
+//! A notifier wakes *and removes* every waker (so `sleepers` drops back and
+//! the next message costs nothing again): a woken task that still finds
+//! nothing registers anew. A waiter that stops waiting (a dropped future, a
+//! select that returned) removes its own entry, found by a registration id
+//! that is never reused, so it can never remove someone else's.
+//!
+//! Wakers are woken under the lock: they must not re-enter the channel (the
+//! wakers of executors, of `Select` and of readiness fds only schedule, flag
+//! or write).
+//!
+//! # Spin and Yield channels
+//!
+//! Their senders and receivers never call `notify` (that is what keeps
+//! those strategies free of fences on the hot path), so nothing registered
+//! on their signals would ever be woken. Rather than make every `Spin`
+//! operation pay a fence and a load for the rare external waiter, the
+//! waiters adapt: a future on such a channel wakes itself and returns
+//! `Pending` (the executor polls it again: a busy poll, which is what
+//! `Spin` means), a `Select` holding such a receiver polls instead of
+//! parking, and a readiness fd refuses to arm (`io::ErrorKind::Unsupported`)
+//! instead of never becoming readable.
 
+use std::task::Waker;
 use std::time::Instant;
 
 use crate::sync::{
     asymmetric_fences, heavy_fence, light_fence, spin_loop, yield_now, AtomicUsize, Backoff,
     Condvar, Mutex, Ordering,
 };
+
+pub(crate) mod task;
 
 /// How a sender waits while the ring is full, and a receiver while it is empty.
 ///
@@ -101,8 +148,8 @@ pub(crate) struct Signal {
     /// notifiers after their publishing store and a `SeqCst` fence.
     sleepers: AtomicUsize,
     /// Held by a sleeper from its registration until it waits; taken by a
-    /// notifier before it notifies. Guards nothing else.
-    lock: Mutex<()>,
+    /// notifier before it notifies. Guards the registered wakers.
+    lock: Mutex<Wakers>,
     /// Where sleepers wait.
     cond: Condvar,
 }
@@ -113,7 +160,10 @@ impl Signal {
         let _ = asymmetric_fences();
         Signal {
             sleepers: AtomicUsize::new(0),
-            lock: Mutex::new(()),
+            lock: Mutex::new(Wakers {
+                next: 0,
+                list: Vec::new(),
+            }),
             cond: Condvar::new(),
         }
     }
@@ -136,9 +186,75 @@ impl Signal {
     fn wake_all(&self) {
         // Taking the lock waits out a sleeper that registered but has not yet
         // reached `cond.wait`; once we hold it, every registered sleeper is
-        // waiting and will see the notification.
-        drop(self.lock.lock().unwrap_or_else(|e| e.into_inner()));
+        // waiting and will see the notification, and every waker registered
+        // before the `sleepers` increment we saw is in the list.
+        let mut wakers = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        if !wakers.list.is_empty() {
+            // Relaxed: under the lock, like every change to the list.
+            self.sleepers
+                .fetch_sub(wakers.list.len(), Ordering::Relaxed);
+            for (_, waker) in wakers.list.drain(..) {
+                waker.wake();
+            }
+        }
+        drop(wakers);
         self.cond.notify_all();
+    }
+
+    /// Registers `waker` (or refreshes the waker of the registration `key`
+    /// names, if it is still there), then runs the fence `F2`. The caller
+    /// must try its operation again afterwards, and call
+    /// [`unregister`](Self::unregister) once it stops waiting.
+    #[cold]
+    pub(crate) fn register(&self, key: &mut Option<u64>, waker: &Waker) {
+        self.register_unfenced(key, waker);
+        // F2: pairs with F1 in `notify` (`sync::heavy_fence`).
+        heavy_fence();
+    }
+
+    /// [`register`](Self::register) without the fence: the caller runs
+    /// `sync::heavy_fence` itself before its re-check (a select registering
+    /// on several signals fences once).
+    #[cold]
+    pub(crate) fn register_unfenced(&self, key: &mut Option<u64>, waker: &Waker) {
+        let mut wakers = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        let present = key.and_then(|key| wakers.list.iter_mut().find(|(id, _)| *id == key));
+        match present {
+            Some((_, registered)) => {
+                if !registered.will_wake(waker) {
+                    registered.clone_from(waker);
+                }
+            }
+            None => {
+                let id = wakers.next;
+                wakers.next += 1;
+                wakers.list.push((id, waker.clone()));
+                *key = Some(id);
+                // W_s. Relaxed: ordered by the caller's F2; changed only
+                // under the lock while a waker is listed.
+                self.sleepers.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        drop(wakers);
+    }
+
+    /// The number of registered wakers and the `sleepers` count (tests).
+    #[cfg(all(test, not(ringbus_loom)))]
+    pub(crate) fn registered(&self) -> (usize, usize) {
+        let wakers = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        (wakers.list.len(), self.sleepers.load(Ordering::Relaxed))
+    }
+
+    /// Removes the registration `key` names, if a notifier has not removed
+    /// it already. No lock when there is none.
+    pub(crate) fn unregister(&self, key: &mut Option<u64>) {
+        let Some(id) = key.take() else { return };
+        let mut wakers = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(at) = wakers.list.iter().position(|(listed, _)| *listed == id) {
+            drop(wakers.list.swap_remove(at));
+            // Relaxed: a stale count only costs a notifier a needless lock.
+            self.sleepers.fetch_sub(1, Ordering::Relaxed);
+        }
     }
 
     /// Registers as a sleeper, runs `attempt` once more, and sleeps until
@@ -176,6 +292,16 @@ impl Signal {
         drop(guard);
         result
     }
+}
+
+/// The wakers registered on a [`Signal`], under its lock.
+#[derive(Debug)]
+struct Wakers {
+    /// The id of the next registration: ids are never reused, so a stale key
+    /// cannot remove another waiter's waker.
+    next: u64,
+    /// Registration id and waker of every registered waiter.
+    list: Vec<(u64, Waker)>,
 }
 
 /// The deadline `timeout` from now, or `None` when it lies beyond what an

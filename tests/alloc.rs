@@ -196,3 +196,43 @@ fn bus_handles_allocate_nothing_per_message() {
     });
     assert_eq!(n, 0);
 }
+
+/// Polls `future` once with a waker that does nothing; it must be ready.
+fn ready_now<F: std::future::Future>(future: F, cx: &mut std::task::Context<'_>) -> F::Output {
+    match std::pin::pin!(future).poll(cx) {
+        std::task::Poll::Ready(output) => output,
+        std::task::Poll::Pending => panic!("not ready"),
+    }
+}
+
+struct NoopWaker;
+
+impl std::task::Wake for NoopWaker {
+    fn wake(self: std::sync::Arc<Self>) {}
+}
+
+#[test]
+fn async_forms_that_find_a_message_allocate_nothing() {
+    // The waker is made (one allocation) before counting starts.
+    let waker = std::task::Waker::from(std::sync::Arc::new(NoopWaker));
+    let mut cx = std::task::Context::from_waker(&waker);
+    for wait in [Wait::Spin, Wait::Backoff, Wait::Park] {
+        let (mut tx, mut rx) = spsc::Builder::new(64).wait(wait).build::<u64>();
+        let (mtx, mrx) = mpmc::Builder::new(64).wait(wait).build::<u64>();
+        let (publisher, mut subscriber) = broadcast::Builder::new(64).wait(wait).build::<u64>();
+        let (push, pull) = pipeline::Builder::new(64).wait(wait).build::<u64>();
+        let n = allocations(|| {
+            for i in 0..1_000 {
+                ready_now(tx.send_async(i), &mut cx).unwrap();
+                assert_eq!(ready_now(rx.recv_async(), &mut cx), Ok(i));
+                ready_now(mtx.send_async(i), &mut cx).unwrap();
+                assert_eq!(ready_now(mrx.recv_async(), &mut cx), Ok(i));
+                publisher.send(i).unwrap();
+                assert_eq!(*ready_now(subscriber.recv_async(), &mut cx).unwrap(), i);
+                ready_now(push.send_async(i), &mut cx).unwrap();
+                assert_eq!(ready_now(pull.recv_async(), &mut cx), Ok(i));
+            }
+        });
+        assert_eq!(n, 0, "{wait:?}");
+    }
+}

@@ -27,8 +27,8 @@ use crate::wait;
 /// assert_eq!(got, [("md.ticks".to_owned(), "a"), ("orders.new.eu".to_owned(), "c")]);
 /// ```
 pub struct Subscriber<T> {
-    endpoint: Arc<Endpoint<T>>,
-    inbox: Arc<Inbox<T>>,
+    pub(super) endpoint: Arc<Endpoint<T>>,
+    pub(super) inbox: Arc<Inbox<T>>,
     /// This subscriber's id in the registry.
     id: u64,
     /// A copy of the filters, for the receive-side check of messages routed

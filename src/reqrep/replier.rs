@@ -147,7 +147,7 @@ impl<Req, Rep> fmt::Debug for Request<Req, Rep> {
 /// ```
 pub struct Replier<Req, Rep> {
     /// Out of the request ring.
-    rx: mpmc::Receiver<Request<Req, Rep>>,
+    pub(super) rx: mpmc::Receiver<Request<Req, Rep>>,
     /// Keeps the endpoint (and a bus registry's `Weak` of it) alive; counts
     /// this replier in its `repliers`.
     endpoint: Shared<Endpoint<Req, Rep>>,

@@ -1,0 +1,100 @@
+//! The async forms of the pipeline ends and their readiness: the mpmc
+//! ring's (see [`mpmc`](crate::mpmc)), one call down.
+
+use std::future::Future;
+
+use super::{Puller, Pusher};
+use crate::error::{RecvError, SendError};
+use crate::select::sealed::{SignalRef, Source};
+use crate::wait::Wait;
+
+impl<T> Pusher<T> {
+    /// Pushes `job`, as a future that waits while the ring is full.
+    /// Dropping the future before it completes drops the job unsent.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError`] holding the job if every puller is gone.
+    ///
+    /// ```
+    /// let (push, pull) = ringbus::pipeline::channel(2);
+    /// futures::executor::block_on(push.send_async(9)).unwrap();
+    /// assert_eq!(pull.try_recv(), Ok(9));
+    /// ```
+    pub fn send_async(&self, job: T) -> impl Future<Output = Result<(), SendError<T>>> + '_ {
+        self.tx.send_async(job)
+    }
+}
+
+impl<T> Puller<T> {
+    /// Takes the next job, as a future that waits while there is none.
+    /// Cancellation-safe: a dropped future takes no job.
+    ///
+    /// # Errors
+    ///
+    /// [`RecvError`] once the ring is empty and every pusher gone.
+    ///
+    /// ```
+    /// let (push, pull) = ringbus::pipeline::channel(2);
+    /// std::thread::spawn(move || push.send("job").unwrap());
+    /// assert_eq!(futures::executor::block_on(pull.recv_async()), Ok("job"));
+    /// ```
+    pub fn recv_async(&self) -> impl Future<Output = Result<T, RecvError>> + '_ {
+        self.rx.recv_async()
+    }
+}
+
+impl<T> Source for Puller<T> {
+    fn signal(&self) -> SignalRef<'_> {
+        self.rx.signal()
+    }
+
+    fn wait(&self) -> Wait {
+        Source::wait(&self.rx)
+    }
+
+    fn is_ready(&self) -> bool {
+        self.rx.is_ready()
+    }
+}
+
+impl<T> crate::select::Selectable for Puller<T> {}
+
+#[cfg(feature = "async")]
+impl<T> crate::future::sealed::StreamSource for Puller<T> {
+    type Item = T;
+
+    fn poll_recv(
+        &mut self,
+        slot: &mut crate::future::sealed::Slot,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<T, RecvError>> {
+        slot.0.poll(&mut crate::mpmc::task::Recv(&self.rx), cx)
+    }
+
+    fn cancel(&self, slot: &mut crate::future::sealed::Slot) {
+        slot.0.cancel(Source::signal(&self.rx).0);
+    }
+}
+
+#[cfg(feature = "async")]
+impl<T> crate::future::sealed::SinkTarget for Pusher<T> {
+    type Item = T;
+
+    fn poll_send(
+        &mut self,
+        slot: &mut crate::future::sealed::Slot,
+        value: &mut Option<T>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), SendError<T>>> {
+        let op = crate::mpmc::task::Send {
+            tx: &self.tx,
+            value: value.take(),
+        };
+        crate::wait::task::poll_send(&mut slot.0, op, value, |op| op.value.take(), cx)
+    }
+
+    fn cancel(&self, slot: &mut crate::future::sealed::Slot) {
+        slot.0.cancel(crate::mpmc::task::not_full(&self.tx));
+    }
+}

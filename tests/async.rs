@@ -1,0 +1,443 @@
+//! The async forms: tokio's multi-thread runtime and a minimal executor
+//! (`futures::executor::block_on`), sync senders feeding async receivers,
+//! cancellation safety, and (feature `async`) the Stream/Sink wrappers.
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::pin::pin;
+use std::sync::Arc;
+use std::task::{Context, Wake, Waker};
+use std::thread;
+use std::time::Duration;
+
+use ringbus::{broadcast, mpmc, pipeline, pubsub, reqrep, spsc, RecvError, SendError, Wait};
+
+const STRESS: u64 = 100_000;
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_time()
+        .build()
+        .unwrap()
+}
+
+/// 100 k messages through a small mpmc ring, two sending tasks and two
+/// receiving tasks on a two-thread tokio runtime: each message arrives once.
+#[test]
+fn tokio_mpmc_stress_two_tasks_each_side() {
+    for wait in [Wait::Backoff, Wait::Park] {
+        let rt = runtime();
+        let (tx, rx) = mpmc::Builder::new(16).wait(wait).build::<u64>();
+        let got = rt.block_on(async move {
+            let mut senders = Vec::new();
+            for half in 0..2u64 {
+                let tx = tx.clone();
+                senders.push(tokio::spawn(async move {
+                    for i in (half..STRESS).step_by(2) {
+                        tx.send_async(i).await.unwrap();
+                    }
+                }));
+            }
+            drop(tx);
+            let mut receivers = Vec::new();
+            for _ in 0..2 {
+                let rx = rx.clone();
+                receivers.push(tokio::spawn(async move {
+                    let mut got = Vec::new();
+                    while let Ok(i) = rx.recv_async().await {
+                        got.push(i);
+                    }
+                    got
+                }));
+            }
+            drop(rx);
+            for s in senders {
+                s.await.unwrap();
+            }
+            let mut all = Vec::new();
+            for r in receivers {
+                all.extend(r.await.unwrap());
+            }
+            all
+        });
+        assert_eq!(got.len() as u64, STRESS, "{wait:?}");
+        let unique: HashSet<u64> = got.into_iter().collect();
+        assert_eq!(unique.len() as u64, STRESS, "{wait:?}");
+    }
+}
+
+/// spsc under tokio: the handles move into tasks (the futures are `Send`).
+#[test]
+fn tokio_spsc_in_order() {
+    let rt = runtime();
+    let (mut tx, mut rx) = spsc::Builder::new(8).wait(Wait::Park).build::<u64>();
+    rt.block_on(async move {
+        let producer = tokio::spawn(async move {
+            for i in 0..STRESS {
+                tx.send_async(i).await.unwrap();
+            }
+        });
+        let consumer = tokio::spawn(async move {
+            let mut next = 0;
+            while let Ok(i) = rx.recv_async().await {
+                assert_eq!(i, next);
+                next += 1;
+            }
+            next
+        });
+        producer.await.unwrap();
+        assert_eq!(consumer.await.unwrap(), STRESS);
+    });
+}
+
+/// A broadcast publisher task and two subscriber tasks: each sees all.
+#[test]
+fn tokio_broadcast_two_subscribers() {
+    let rt = runtime();
+    let (publisher, first) = broadcast::Builder::new(8).wait(Wait::Park).build::<u64>();
+    let second = first.clone();
+    rt.block_on(async move {
+        let subs: Vec<_> = [first, second]
+            .into_iter()
+            .map(|mut sub| {
+                tokio::spawn(async move {
+                    let mut sum = 0;
+                    while let Ok(sample) = sub.recv_async().await {
+                        sum += *sample;
+                    }
+                    sum
+                })
+            })
+            .collect();
+        // A sync publisher on a plain thread feeds async subscribers.
+        thread::spawn(move || {
+            for i in 0..10_000u64 {
+                publisher.send(i).unwrap();
+            }
+        });
+        for s in subs {
+            assert_eq!(s.await.unwrap(), (0..10_000u64).sum::<u64>());
+        }
+    });
+}
+
+/// The minimal executor: a sync sender thread feeds an async receiver.
+#[test]
+fn block_on_sync_sender_async_receiver() {
+    let (tx, mut rx) = spsc::Builder::new(4).wait(Wait::Backoff).build::<u64>();
+    let producer = thread::spawn(move || {
+        for i in 0..STRESS {
+            tx.send(i).unwrap();
+        }
+    });
+    let sum = futures::executor::block_on(async {
+        let mut sum = 0;
+        while let Ok(i) = rx.recv_async().await {
+            sum += i;
+        }
+        sum
+    });
+    producer.join().unwrap();
+    assert_eq!(sum, (0..STRESS).sum::<u64>());
+}
+
+/// An async sender blocked on a full ring, woken by a sync receiver.
+#[test]
+fn block_on_async_sender_sync_receiver() {
+    let (tx, rx) = mpmc::Builder::new(2).wait(Wait::Park).build::<u64>();
+    let consumer = thread::spawn(move || rx.iter().count());
+    futures::executor::block_on(async move {
+        for i in 0..10_000 {
+            tx.send_async(i).await.unwrap();
+        }
+    });
+    assert_eq!(consumer.join().unwrap(), 10_000);
+}
+
+/// Spin and Yield channels: the futures busy-poll but complete.
+#[test]
+fn spin_and_yield_futures_complete() {
+    for wait in [Wait::Spin, Wait::Yield] {
+        let (tx, rx) = mpmc::Builder::new(4).wait(wait).build::<u32>();
+        let producer = thread::spawn(move || {
+            for i in 0..1_000 {
+                tx.send(i).unwrap();
+            }
+        });
+        let count = futures::executor::block_on(async {
+            let mut n = 0;
+            while rx.recv_async().await.is_ok() {
+                n += 1;
+            }
+            n
+        });
+        producer.join().unwrap();
+        assert_eq!(count, 1_000, "{wait:?}");
+    }
+}
+
+/// Disconnection ends the async forms with the std-shaped errors.
+#[test]
+fn async_disconnection() {
+    let (mut tx, mut rx) = spsc::channel::<u8>(2);
+    futures::executor::block_on(async {
+        tx.send_async(1).await.unwrap();
+        assert_eq!(rx.recv_async().await, Ok(1));
+        drop(rx);
+        assert_eq!(tx.send_async(2).await, Err(SendError(2)));
+    });
+    let (tx, rx) = mpmc::channel::<u8>(2);
+    drop(tx);
+    assert_eq!(futures::executor::block_on(rx.recv_async()), Err(RecvError));
+}
+
+struct Noop;
+
+impl Wake for Noop {
+    fn wake(self: Arc<Self>) {}
+}
+
+/// A pending receive future that is dropped takes nothing: the message sent
+/// after it is still there for the next receive.
+#[test]
+fn dropped_pending_future_loses_nothing() {
+    let waker = Waker::from(Arc::new(Noop));
+    let mut cx = Context::from_waker(&waker);
+    let (tx, rx) = mpmc::Builder::new(4).wait(Wait::Park).build::<u32>();
+    for i in 0..100 {
+        {
+            let mut future = pin!(rx.recv_async());
+            assert!(future.as_mut().poll(&mut cx).is_pending());
+        } // dropped while registered
+        tx.send(i).unwrap();
+        assert_eq!(rx.try_recv(), Ok(i));
+    }
+}
+
+/// Cancellation under load: `tokio::select!` races receives on two
+/// channels, so one future is dropped every round; every message of both
+/// arrives exactly once.
+#[test]
+fn select_macro_cancellation_loses_nothing() {
+    let rt = runtime();
+    let (tx_a, rx_a) = mpmc::Builder::new(4).wait(Wait::Park).build::<u64>();
+    let (tx_b, rx_b) = mpmc::Builder::new(4).wait(Wait::Park).build::<u64>();
+    let n = 20_000u64;
+    let a = thread::spawn(move || (0..n).for_each(|i| tx_a.send(i).unwrap()));
+    let b = thread::spawn(move || (n..2 * n).for_each(|i| tx_b.send(i).unwrap()));
+    let got = rt.block_on(async move {
+        let mut got = Vec::new();
+        let (mut a_open, mut b_open) = (true, true);
+        while a_open || b_open {
+            tokio::select! {
+                r = rx_a.recv_async(), if a_open => match r {
+                    Ok(i) => got.push(i),
+                    Err(_) => a_open = false,
+                },
+                r = rx_b.recv_async(), if b_open => match r {
+                    Ok(i) => got.push(i),
+                    Err(_) => b_open = false,
+                },
+            }
+        }
+        got
+    });
+    a.join().unwrap();
+    b.join().unwrap();
+    assert_eq!(got.len() as u64, 2 * n);
+    assert_eq!(got.into_iter().collect::<HashSet<_>>().len() as u64, 2 * n);
+}
+
+/// Cancellation by timeout: receives that time out (and are dropped) while
+/// a slow producer sends lose nothing.
+#[test]
+fn timeouts_lose_nothing() {
+    let rt = runtime();
+    let (tx, rx) = mpmc::Builder::new(4).wait(Wait::Park).build::<u32>();
+    let producer = thread::spawn(move || {
+        for i in 0..200 {
+            if i % 20 == 0 {
+                thread::sleep(Duration::from_millis(3));
+            }
+            tx.send(i).unwrap();
+        }
+    });
+    let got = rt.block_on(async move {
+        let mut got = Vec::new();
+        loop {
+            match tokio::time::timeout(Duration::from_micros(500), rx.recv_async()).await {
+                Ok(Ok(i)) => got.push(i),
+                Ok(Err(_)) => break,
+                Err(_elapsed) => {}
+            }
+        }
+        got
+    });
+    producer.join().unwrap();
+    assert_eq!(got, (0..200).collect::<Vec<_>>());
+}
+
+/// The pattern handles' async forms, end to end.
+#[test]
+fn pattern_handles_async() {
+    futures::executor::block_on(async {
+        let (push, pull) = pipeline::channel::<u32>(4);
+        push.send_async(1).await.unwrap();
+        assert_eq!(pull.recv_async().await, Ok(1));
+
+        let (publisher, mut sub) = pubsub::channel::<u32>(4);
+        sub.subscribe("a.#").unwrap();
+        publisher.send(&publisher.topic("a.b").unwrap(), 2);
+        assert_eq!(*sub.recv_async().await.unwrap(), 2);
+
+        let (requester, replier) = reqrep::channel::<u32, u32>(4);
+        let client = thread::spawn(move || requester.request(3));
+        let request = replier.recv_async().await.unwrap();
+        let n = *request.payload();
+        request.reply(n * 10).unwrap();
+        assert_eq!(client.join().unwrap(), Ok(30));
+    });
+}
+
+#[cfg(feature = "async")]
+mod streams {
+    use futures::{SinkExt, StreamExt};
+    use ringbus::future::{RecvStream, SendSink};
+    use ringbus::{broadcast, mpmc, pipeline, spsc, Wait};
+
+    /// Sink → ring → Stream, 100 k messages, under tokio.
+    #[test]
+    fn sink_to_stream_under_tokio() {
+        let rt = super::runtime();
+        let (tx, rx) = spsc::Builder::new(8).wait(Wait::Park).build::<u64>();
+        rt.block_on(async move {
+            let producer = tokio::spawn(async move {
+                let mut sink = SendSink::new(tx);
+                for i in 0..super::STRESS {
+                    sink.send(i).await.unwrap();
+                }
+            });
+            let consumer = tokio::spawn(async move {
+                RecvStream::new(rx)
+                    .fold(0u64, |n, i| async move {
+                        assert_eq!(i, n);
+                        n + 1
+                    })
+                    .await
+            });
+            producer.await.unwrap();
+            assert_eq!(consumer.await.unwrap(), super::STRESS);
+        });
+    }
+
+    /// Every kind of receiver streams; broadcast clones.
+    #[test]
+    fn every_receiver_streams() {
+        futures::executor::block_on(async {
+            let (tx, rx) = mpmc::channel::<u8>(4);
+            let mut sink = SendSink::new(tx);
+            sink.send(1).await.unwrap();
+            drop(sink);
+            assert_eq!(RecvStream::new(rx).collect::<Vec<_>>().await, [1]);
+
+            let (push, pull) = pipeline::channel::<u8>(4);
+            let mut sink = SendSink::new(push);
+            sink.send(2).await.unwrap();
+            drop(sink);
+            assert_eq!(RecvStream::new(pull).collect::<Vec<_>>().await, [2]);
+
+            let (publisher, sub) = broadcast::channel::<String>(4);
+            publisher.send("x".to_owned()).unwrap();
+            drop(publisher);
+            assert_eq!(RecvStream::new(sub).collect::<Vec<_>>().await, ["x"]);
+        });
+    }
+}
+
+fn is_send<T: Send>(_: &T) {}
+
+/// Every async form is `Send`, so a task awaiting it can move between an
+/// executor's threads (spsc takes `&mut self` for this).
+#[test]
+fn futures_are_send() {
+    let (_p, s) = pubsub::channel::<u8>(4);
+    is_send(&s.recv_async());
+    let (_r, rep) = reqrep::channel::<u8, u8>(4);
+    is_send(&rep.recv_async());
+    let (pu, pl) = pipeline::channel::<u8>(4);
+    is_send(&pl.recv_async());
+    is_send(&pu.send_async(1));
+    let (_p, mut b) = broadcast::channel::<u8>(4);
+    is_send(&b.recv_async());
+    let (mtx, mrx) = mpmc::channel::<u8>(4);
+    is_send(&mrx.recv_async());
+    is_send(&mtx.send_async(1));
+    let (mut tx, mut rx) = spsc::channel::<u8>(4);
+    is_send(&rx.recv_async());
+    is_send(&tx.send_async(1));
+}
+
+/// `request_async` under tokio: two requester tasks, one replier thread;
+/// every reply goes to its own request.
+#[test]
+fn tokio_request_async() {
+    let rt = runtime();
+    let (requester, replier) = reqrep::Builder::new(4).wait(Wait::Park).build::<u64, u64>();
+    let server = thread::spawn(move || {
+        for request in &replier {
+            let n = *request.payload();
+            request.reply(n + 1).unwrap();
+        }
+    });
+    rt.block_on(async move {
+        let tasks: Vec<_> = (0..2u64)
+            .map(|t| {
+                let mut requester = requester.clone();
+                tokio::spawn(async move {
+                    for i in 0..2_000 {
+                        let n = t * 1_000_000 + i;
+                        assert_eq!(requester.request_async(n).await, Ok(n + 1));
+                    }
+                })
+            })
+            .collect();
+        drop(requester);
+        for task in tasks {
+            task.await.unwrap();
+        }
+    });
+    server.join().unwrap();
+}
+
+/// A `request_async` dropped while waiting for its reply cancels the
+/// request: the late reply is turned away and the next request gets its own.
+#[test]
+fn dropped_request_async_is_cancelled() {
+    let waker = Waker::from(Arc::new(Noop));
+    let mut cx = Context::from_waker(&waker);
+    let (mut requester, replier) = reqrep::Builder::new(4).wait(Wait::Park).build::<u32, u32>();
+    {
+        let mut future = pin!(requester.request_async(1));
+        assert!(future.as_mut().poll(&mut cx).is_pending()); // queued, waiting
+    }
+    let late = replier.try_recv().unwrap();
+    assert_eq!(*late.payload(), 1);
+    assert!(late.reply(10).is_err()); // turned away
+    let server = thread::spawn(move || {
+        let request = replier.recv().unwrap();
+        let n = *request.payload();
+        request.reply(n * 10).unwrap();
+    });
+    assert_eq!(
+        futures::executor::block_on(requester.request_async(2)),
+        Ok(20)
+    );
+    server.join().unwrap();
+    let (mut requester, replier) = reqrep::channel::<u8, u8>(2);
+    drop(replier);
+    assert!(futures::executor::block_on(requester.request_async(1))
+        .unwrap_err()
+        .is_disconnected());
+    is_send(&requester.request_async(2));
+}
