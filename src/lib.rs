@@ -16,6 +16,8 @@
 //! - [`Bus`]: named, typed endpoints handing out those patterns, connected
 //!   in any order (ZeroMQ's `inproc://` context);
 //! - [`Wait`]: how a blocked side waits (spin, yield, backoff, park);
+//! - [`stats`]: live counters (sent, received, full waits, lag, depth,
+//!   subscribers) read from any handle without a lock;
 //! - one family of errors, in the shape of `std::sync::mpsc`'s.
 //!
 //! Every lock-free algorithm here is checked with [loom] models (see
@@ -54,6 +56,7 @@ pub mod pipeline;
 pub mod pubsub;
 pub mod reqrep;
 pub mod spsc;
+pub mod stats;
 mod sync;
 mod wait;
 
@@ -62,6 +65,7 @@ pub use bus::{Bus, BusError};
 pub use error::{
     RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
 };
+pub use stats::{BroadcastStats, InboxStats, PubSubStats, ReqRepStats, Stats, SubscriberStats};
 pub use wait::Wait;
 
 /// The README's examples, compiled and run as doc tests.
