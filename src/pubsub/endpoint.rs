@@ -7,8 +7,8 @@ use std::ops::DerefMut;
 
 use super::filter::Filters;
 use super::{Envelope, Name, Overflow, Publisher, Subscriber, SubscriberOptions};
-use crate::stats::{InboxStats, PubSubStats};
 use crate::mpmc;
+use crate::stats::{InboxStats, PubSubStats};
 use crate::sync::{Arc, AtomicBool, AtomicUsize, CachePadded, Mutex, Ordering};
 use crate::wait::{Signal, Wait};
 
