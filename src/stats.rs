@@ -1,5 +1,5 @@
 //! Live metrics: plain snapshots of a channel's counters, read from any
-//! handle with `&self`, without a lock, at any time.
+//! handle with `&self`, at any time, without slowing the channel down.
 //!
 //! # Where the numbers come from, and what they cost
 //!
@@ -39,6 +39,14 @@
 //! | pubsub                 | `Subscriber::stats()`                 | [`InboxStats`]     |
 //! | reqrep                 | `stats()` on either end               | [`ReqRepStats`]    |
 //! | bus                    | [`Bus::stats`](crate::Bus::stats)     | `Vec<`[`EndpointStats`](crate::bus::EndpointStats)`>` |
+//!
+//! Every handle's `stats()` reads atomics and takes no lock, with one
+//! exception: a pub/sub *endpoint's* totals (`pubsub::Publisher::stats`, and
+//! the pub/sub entries of `Bus::stats`) walk its subscribers under the
+//! endpoint's registry lock, the one subscription changes take; sends never
+//! wait for it unless a subscription just changed, and each subscriber's own
+//! `stats()` is lock-free. `Bus::stats` holds the bus's registry lock only to
+//! collect the live endpoints.
 //!
 //! ```
 //! let (tx, rx) = ringbus::spsc::channel::<u32>(4);
