@@ -27,7 +27,11 @@
 //! While traffic runs, a snapshot reads its counters one after another, so
 //! they may come from slightly different instants (`received` may be read a
 //! little later than `sent`); each counter alone never decreases from one
-//! snapshot to the next. Indices wrap at `usize::MAX` (never, in practice, on
+//! snapshot to the next. One exception: a pub/sub subscriber's `received` is
+//! derived from three counters (what left its ring, less what `DropOldest`
+//! publishers pushed out and what it discarded after an unsubscribe), so
+//! while a `DropOldest` publisher is making room it may be off by one for a
+//! moment; it is exact once the traffic stops. Indices wrap at `usize::MAX` (never, in practice, on
 //! 64-bit targets); counters are reported as `u64`.
 //!
 //! | pattern                | handle method                         | snapshot           |
