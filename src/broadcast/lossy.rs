@@ -190,6 +190,13 @@ struct Ring<T> {
     _values: std::marker::PhantomData<T>,
 }
 
+/// Whether no message lies at or past `cursor` below `tail` (wrapping
+/// indices: `tail` at or behind `cursor`).
+#[inline]
+fn nothing_past(tail: usize, cursor: usize) -> bool {
+    (tail.wrapping_sub(cursor) as isize) <= 0
+}
+
 /// Lag reports of every subscriber of a ring, summed.
 struct Lags {
     /// `Lagged` reports made.
@@ -276,17 +283,26 @@ impl<T: Copy> Ring<T> {
         lag: &mut Lag,
     ) -> Result<T, TryRecvError> {
         loop {
-            if *tail == *cursor {
+            // "Nothing past the cursor", not `tail == cursor`: after a skip
+            // the cursor may stand *ahead* of the tail this thread has seen.
+            // The stamp that told of the overwrite is stored `Relaxed` (odd)
+            // before the publisher's later `tail` stores, so the refreshed
+            // `tail` may still be older than the message the stamp names.
+            // Taking `tail - cursor` as a distance then would report a lag
+            // of "minus one lap" (`Lagged(usize::MAX - 1)`, and the cursor
+            // moved back): the loom model `lossy_received_plus_missed_is_
+            // everything` (loom-tests/tests/stats.rs) found it.
+            if nothing_past(*tail, *cursor) {
                 // Acquire: pairs with the publisher's Release store of `tail`.
                 *tail = self.tail.load(Ordering::Acquire);
-                if *tail == *cursor {
+                if nothing_past(*tail, *cursor) {
                     // Acquire: pairs with the Release store in
                     // `Publisher::drop`, after its last `tail` store.
                     if !self.publisher_gone.load(Ordering::Acquire) {
                         return Err(TryRecvError::Empty);
                     }
                     *tail = self.tail.load(Ordering::Acquire);
-                    if *tail == *cursor {
+                    if nothing_past(*tail, *cursor) {
                         return Err(TryRecvError::Disconnected);
                     }
                 }
