@@ -177,8 +177,11 @@ struct Ring<T> {
     /// Where a sender parks while the ring is full.
     not_full: CachePadded<Signal>,
     /// Sends that found the ring full and waited (metrics). Written only by
-    /// the sender, on its waiting path, on a line of its own.
-    full_waits: CachePadded<AtomicUsize>,
+    /// the sender, on its waiting path, on a line of its own. Boxed: the
+    /// ring keeps the size and layout it had without metrics (one pointer,
+    /// read only when counting, fits in its last, read-mostly line), so the
+    /// hot path's code is unchanged to the byte offset.
+    full_waits: Box<CachePadded<AtomicUsize>>,
     /// How a blocked side waits; whether the other side must notify.
     wait: Wait,
     /// `capacity - 1`: maps an index to its slot.
@@ -207,7 +210,7 @@ impl<T> Ring<T> {
             receiver_gone: AtomicBool::new(false),
             not_empty: CachePadded::new(Signal::new()),
             not_full: CachePadded::new(Signal::new()),
-            full_waits: CachePadded::new(AtomicUsize::new(0)),
+            full_waits: Box::new(CachePadded::new(AtomicUsize::new(0))),
             wait,
             mask: slots - 1,
             slots: (0..slots)
