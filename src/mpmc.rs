@@ -490,7 +490,8 @@ impl<T> Ring<T> {
     fn stats(&self) -> Stats {
         // Relaxed: counters read for reporting, no data travels with them.
         // `head` first: it never passes `tail`, so the `tail` read after it
-        // is at least as large and the depth is never negative.
+        // is normally at least as large (a relaxed pair promises nothing
+        // across the two words; `Stats::new` clamps the depth).
         let head = self.head.load(Ordering::Relaxed);
         let tail = self.tail.load(Ordering::Relaxed);
         let full_waits = self.full_waits.load(Ordering::Relaxed);

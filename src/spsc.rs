@@ -180,7 +180,8 @@ struct Ring<T> {
     /// the sender, on its waiting path, on a line of its own. Boxed: the
     /// ring keeps the size and layout it had without metrics (one pointer,
     /// read only when counting, fits in its last, read-mostly line), so the
-    /// hot path's code is unchanged to the byte offset.
+    /// hot path's instructions are unchanged (three flag bytes sit 8 bytes
+    /// further into the same line).
     full_waits: Box<CachePadded<AtomicUsize>>,
     /// How a blocked side waits; whether the other side must notify.
     wait: Wait,
