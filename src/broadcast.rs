@@ -94,6 +94,7 @@ use std::time::{Duration, Instant};
 use crate::error::{
     RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
 };
+use crate::stats::{count_full_wait, BroadcastStats, SubscriberStats};
 use crate::sync::{Arc, AtomicBool, AtomicUsize, CachePadded, Ordering, UnsafeCell};
 use crate::wait::{self, Signal, Wait};
 
@@ -231,6 +232,9 @@ struct Ring<T> {
     /// Where the publisher parks while the slowest subscriber is a whole ring
     /// behind.
     not_full: CachePadded<Signal>,
+    /// Sends and loans that waited for the slowest subscriber (metrics).
+    /// Bumped only on the waiting path, on a line of its own.
+    full_waits: CachePadded<AtomicUsize>,
     /// How a blocked side waits; whether the other side must notify.
     wait: Wait,
     /// `capacity - 1`: maps a sequence to its slot.
@@ -268,6 +272,7 @@ impl<T> Ring<T> {
             tail_slot_empty: AtomicBool::new(false),
             not_empty: CachePadded::new(Signal::new()),
             not_full: CachePadded::new(Signal::new()),
+            full_waits: CachePadded::new(AtomicUsize::new(0)),
             wait,
             mask: slots - 1,
             slots: (0..slots)
@@ -286,6 +291,20 @@ impl<T> Ring<T> {
     #[inline]
     fn slot(&self, sequence: usize) -> &UnsafeCell<MaybeUninit<T>> {
         &self.slots[sequence & self.mask]
+    }
+
+    /// The publisher-side snapshot, for `tail` and a `depth` already read.
+    fn stats(&self, tail: usize, depth: usize) -> BroadcastStats {
+        BroadcastStats {
+            sent: tail as u64,
+            // Relaxed: a counter read for reporting; no data with it.
+            full_waits: self.full_waits.load(Ordering::Relaxed) as u64,
+            depth,
+            capacity: self.capacity(),
+            subscribers: self.cursors.live(),
+            lagged_events: 0,
+            missed: 0,
+        }
     }
 
     /// One past the last message readable in order from `cursor`, as far as
@@ -436,11 +455,15 @@ impl<T> Publisher<T> {
     /// no subscriber (`Some(Err)`), or `deadline` passes (`None`).
     fn wait_for_room(&self, deadline: Option<Instant>) -> Option<Result<(), ()>> {
         let ring = &*self.ring;
+        let mut waited = false;
         wait::block(ring.wait, &ring.not_full, deadline, || {
             match self.start_send() {
                 Ok(()) => Some(Ok(())),
                 Err(TrySendError::Disconnected(())) => Some(Err(())),
-                Err(TrySendError::Full(())) => None,
+                Err(TrySendError::Full(())) => {
+                    count_full_wait(&ring.full_waits, &mut waited);
+                    None
+                }
             }
         })
     }
@@ -649,6 +672,24 @@ impl<T> Publisher<T> {
     pub fn subscribers(&self) -> usize {
         self.ring.cursors.live()
     }
+
+    /// A snapshot of the ring's counters (see [`BroadcastStats`]): `sent` is
+    /// this handle's own sequence, exact; `depth` scans the cursors as
+    /// [`len`](Self::len) does. No lock, nothing added to the send path.
+    ///
+    /// ```
+    /// let (publisher, mut subscriber) = ringbus::broadcast::channel(4);
+    /// publisher.send(1).unwrap();
+    /// publisher.send(2).unwrap();
+    /// drop(subscriber.recv().unwrap());
+    /// let stats = publisher.stats();
+    /// assert_eq!((stats.sent, stats.depth, stats.subscribers), (2, 1, 1));
+    /// assert_eq!(stats.full_waits, 0);
+    /// ```
+    pub fn stats(&self) -> BroadcastStats {
+        let depth = self.len();
+        self.ring.stats(self.tail.get(), depth)
+    }
 }
 
 impl<T> Drop for Publisher<T> {
@@ -773,6 +814,8 @@ pub struct Subscriber<T> {
     cursor: usize,
     /// The publisher's `tail` as last seen: a lower bound.
     tail: usize,
+    /// Where the cursor started: `cursor - start` messages were received.
+    start: usize,
 }
 
 impl<T> Subscriber<T> {
@@ -783,6 +826,7 @@ impl<T> Subscriber<T> {
             entry,
             cursor: position,
             tail: position,
+            start: position,
         }
     }
 
@@ -1017,6 +1061,37 @@ impl<T> Subscriber<T> {
     pub fn is_disconnected(&self) -> bool {
         // Acquire: pairs with the Release store in `Publisher::drop`.
         self.ring.publisher_gone.load(Ordering::Acquire)
+    }
+
+    /// A snapshot of this subscriber's counters (see [`SubscriberStats`]):
+    /// `received` is exact (a sample counts once dropped); `sent`, `depth`
+    /// and `subscribers` are as of their loads. No lock, nothing added to
+    /// the receive path.
+    ///
+    /// ```
+    /// let (publisher, mut first) = ringbus::broadcast::channel(8);
+    /// publisher.send(1).unwrap();
+    /// let mut late = publisher.subscribe(); // sees what comes after
+    /// publisher.send(2).unwrap();
+    /// while first.try_recv().is_ok() {}
+    /// drop(late.recv().unwrap());
+    /// assert_eq!(first.stats().received, 2);
+    /// assert_eq!(late.stats().received, 1);
+    /// assert_eq!((late.stats().sent, late.stats().subscribers), (2, 2));
+    /// ```
+    pub fn stats(&self) -> SubscriberStats {
+        let end = self.ring.readable_end(self.cursor);
+        SubscriberStats {
+            received: self.cursor.wrapping_sub(self.start) as u64,
+            // Acquire: pairs with the publisher's Release store of `tail`
+            // (with many publishers: claimed sequences).
+            sent: self.ring.tail.load(Ordering::Acquire) as u64,
+            depth: end.wrapping_sub(self.cursor),
+            capacity: self.capacity(),
+            subscribers: self.ring.cursors.live(),
+            lagged_events: 0,
+            missed: 0,
+        }
     }
 }
 

@@ -83,6 +83,11 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use crate::{pipeline, pubsub, reqrep, Wait};
 
+mod stats;
+
+use stats::{reader, Observe, Reader};
+pub use stats::{EndpointCounters, EndpointStats};
+
 /// A registry of named endpoints, shared by the threads of one program.
 ///
 /// Cloning is cheap (one reference count) and every clone sees the same
@@ -120,6 +125,8 @@ struct Entry {
     message: &'static str,
     /// The endpoint, alive while any of its handles is.
     endpoint: Weak<dyn Any + Send + Sync>,
+    /// Reads the endpoint's counters (made for its concrete type).
+    stats: Reader,
 }
 
 /// The messaging pattern an endpoint carries.
@@ -454,6 +461,65 @@ impl Bus {
         list
     }
 
+    /// Every live endpoint with its counters, sorted by name.
+    ///
+    /// The registry lock is held only to collect the live endpoints; each
+    /// endpoint's counters are read after it is released, without a lock
+    /// (pub/sub totals walk that endpoint's subscribers under its own lock,
+    /// which sends do not take; see [`pubsub::Publisher::stats`]). Each entry
+    /// is a snapshot of its own (see [`stats`](crate::stats)).
+    ///
+    /// ```
+    /// use ringbus::bus::{EndpointCounters, Pattern};
+    ///
+    /// let bus = ringbus::Bus::new();
+    /// let mut md = bus.subscriber::<f64>("md").unwrap();
+    /// md.subscribe("#").unwrap();
+    /// let publisher = bus.publisher::<f64>("md").unwrap();
+    /// publisher.send(&publisher.topic("AAPL").unwrap(), 189.5);
+    /// let push = bus.pusher::<u32>("jobs").unwrap();
+    /// push.send(1).unwrap();
+    ///
+    /// let stats = bus.stats();
+    /// let names: Vec<_> = stats.iter().map(|e| (e.name.as_str(), e.pattern)).collect();
+    /// assert_eq!(names, [("jobs", Pattern::Pipeline), ("md", Pattern::PubSub)]);
+    /// match stats[1].counters {
+    ///     EndpointCounters::PubSub(s) => assert_eq!((s.delivered, s.subscribers), (1, 1)),
+    ///     _ => unreachable!(),
+    /// }
+    /// ```
+    pub fn stats(&self) -> Vec<EndpointStats> {
+        let mut endpoints = self.registry();
+        prune(&mut endpoints);
+        let live: Vec<_> = endpoints
+            .iter()
+            .filter_map(|(name, entry)| {
+                let endpoint = entry.endpoint.upgrade()?;
+                Some((
+                    name.to_string(),
+                    entry.pattern,
+                    entry.message,
+                    entry.stats,
+                    endpoint,
+                ))
+            })
+            .collect();
+        drop(endpoints);
+        let mut list: Vec<_> = live
+            .into_iter()
+            .filter_map(|(name, pattern, message, stats, endpoint)| {
+                Some(EndpointStats {
+                    counters: stats(&*endpoint)?,
+                    name,
+                    pattern,
+                    message,
+                })
+            })
+            .collect();
+        list.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+        list
+    }
+
     fn pubsub<T: Clone + Send + 'static>(
         &self,
         name: &str,
@@ -488,7 +554,7 @@ impl Bus {
     }
 
     /// The endpoint `name` of type `E`, created by `make` if there is none.
-    fn endpoint<E: Send + Sync + 'static>(
+    fn endpoint<E: Observe + Send + Sync + 'static>(
         &self,
         name: &str,
         pattern: Pattern,
@@ -529,6 +595,7 @@ impl Bus {
                 type_id: TypeId::of::<E>(),
                 message,
                 endpoint: Arc::downgrade(&erased),
+                stats: reader::<E>,
             },
         );
         Ok(endpoint)

@@ -21,6 +21,8 @@
 //! - `readiness` (Linux): an eventfd that is readable when messages wait,
 //!   for someone else's `epoll` loop (ZeroMQ's `ZMQ_FD`);
 //! - [`Wait`]: how a blocked side waits (spin, yield, backoff, park);
+//! - [`stats`]: live counters (sent, received, full waits, lag, depth,
+//!   subscribers) read from any handle without a lock;
 //! - one family of errors, in the shape of `std::sync::mpsc`'s.
 //!
 //! Every lock-free algorithm here is checked with [loom] models (see
@@ -64,6 +66,7 @@ pub mod readiness;
 pub mod reqrep;
 pub mod select;
 pub mod spsc;
+pub mod stats;
 mod sync;
 mod wait;
 
@@ -72,6 +75,7 @@ pub use bus::{Bus, BusError};
 pub use error::{
     RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
 };
+pub use stats::{BroadcastStats, InboxStats, PubSubStats, ReqRepStats, Stats, SubscriberStats};
 pub use wait::Wait;
 
 /// The README's examples, compiled and run as doc tests.

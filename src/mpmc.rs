@@ -87,6 +87,7 @@ use std::time::{Duration, Instant};
 use crate::error::{
     RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
 };
+use crate::stats::{count_full_wait, Stats};
 use crate::sync::{Arc, AtomicUsize, Backoff, CachePadded, Mutex, Ordering, UnsafeCell};
 use crate::wait::{self, Signal, Wait};
 
@@ -182,6 +183,9 @@ struct Ring<T> {
     not_empty: CachePadded<Signal>,
     /// Where senders park while the ring is full.
     not_full: CachePadded<Signal>,
+    /// Sends that found the ring full and waited (metrics). Bumped only on
+    /// the waiting path, on a line of its own.
+    full_waits: CachePadded<AtomicUsize>,
     /// How a blocked side waits; whether the other side must notify.
     wait: Wait,
     /// `capacity - 1`: maps an index to its slot.
@@ -240,6 +244,7 @@ impl<T> Ring<T> {
             }),
             not_empty: CachePadded::new(Signal::new()),
             not_full: CachePadded::new(Signal::new()),
+            full_waits: CachePadded::new(AtomicUsize::new(0)),
             wait,
             mask: slots - 1,
             slots: (0..slots)
@@ -420,11 +425,15 @@ impl<T> Ring<T> {
     }
 
     fn send_until(&self, value: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
+        let mut waited = false;
         let claimed = wait::block(self.wait, &self.not_full, deadline, || {
             match self.start_send() {
                 Ok(tail) => Some(Ok(tail)),
                 Err(TrySendError::Disconnected(())) => Some(Err(())),
-                Err(TrySendError::Full(())) => None,
+                Err(TrySendError::Full(())) => {
+                    count_full_wait(&self.full_waits, &mut waited);
+                    None
+                }
             }
         });
         match claimed {
@@ -474,6 +483,21 @@ impl<T> Ring<T> {
                 return len.min(self.capacity());
             }
         }
+    }
+}
+
+impl<T> Ring<T> {
+    /// A snapshot of the counters: the indices count claims, so a message
+    /// being written counts as sent and one being read as received.
+    fn stats(&self) -> Stats {
+        // Relaxed: counters read for reporting, no data travels with them.
+        // `head` first: it never passes `tail`, so the `tail` read after it
+        // is normally at least as large (a relaxed pair promises nothing
+        // across the two words; `Stats::new` clamps the depth).
+        let head = self.head.load(Ordering::Relaxed);
+        let tail = self.tail.load(Ordering::Relaxed);
+        let full_waits = self.full_waits.load(Ordering::Relaxed);
+        Stats::new(tail, head, full_waits, self.capacity())
     }
 }
 
@@ -546,6 +570,11 @@ impl<T> Anchor<T> {
                 ring: self.ring.clone(),
             }
         })
+    }
+
+    /// The ring's counters (for the bus's endpoint stats).
+    pub(crate) fn stats(&self) -> Stats {
+        self.ring.stats()
     }
 
     /// A receiver: the seed if no receiver was minted yet, else a new one.
@@ -697,6 +726,22 @@ impl<T> Sender<T> {
     pub fn is_disconnected(&self) -> bool {
         // Relaxed: a count, no data travels with it.
         self.ring.handles.receivers.load(Ordering::Relaxed) == 0
+    }
+
+    /// A snapshot of the ring's counters, shared by every handle (see
+    /// [`Stats`]). No lock, nothing added to the send path.
+    ///
+    /// ```
+    /// let (tx, rx) = ringbus::mpmc::channel(4);
+    /// let other = tx.clone();
+    /// tx.send(1).unwrap();
+    /// other.send(2).unwrap();
+    /// assert_eq!(rx.recv(), Ok(1));
+    /// let stats = tx.stats();
+    /// assert_eq!((stats.sent, stats.received, stats.depth), (2, 1, 1));
+    /// ```
+    pub fn stats(&self) -> Stats {
+        self.ring.stats()
     }
 }
 
@@ -876,6 +921,21 @@ impl<T> Receiver<T> {
     pub fn is_disconnected(&self) -> bool {
         // Acquire: pairs with the AcqRel decrement in `Sender::drop`.
         self.ring.handles.senders.load(Ordering::Acquire) == 0
+    }
+
+    /// A snapshot of the ring's counters, shared by every handle (see
+    /// [`Stats`]). No lock, nothing added to the receive path.
+    ///
+    /// ```
+    /// let (tx, rx) = ringbus::mpmc::channel(1);
+    /// let sender = std::thread::spawn(move || (0..5).for_each(|i| tx.send(i).unwrap()));
+    /// assert_eq!(rx.iter().count(), 5);
+    /// sender.join().unwrap();
+    /// let stats = rx.stats();
+    /// assert_eq!((stats.sent, stats.received, stats.depth), (5, 5, 0));
+    /// ```
+    pub fn stats(&self) -> Stats {
+        self.ring.stats()
     }
 }
 

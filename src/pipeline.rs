@@ -81,6 +81,7 @@ use crate::error::{
     RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
 };
 use crate::mpmc;
+use crate::stats::Stats;
 // The endpoint is shared through std's `Arc` even under loom: the bus keeps a
 // `Weak<dyn Any + Send + Sync>` of it, which loom's `Arc` cannot give. The
 // ring inside holds loom's `Arc`, so the models still see every handle's drop.
@@ -201,6 +202,11 @@ impl<T> Endpoint<T> {
             tx: self.anchor.sender(),
             _endpoint: self.clone(),
         }
+    }
+
+    /// The ring's counters (for the bus's endpoint stats).
+    pub(crate) fn stats(&self) -> Stats {
+        self.anchor.stats()
     }
 
     /// A new puller; connects (or reconnects) the pulling side.
@@ -366,6 +372,23 @@ impl<T> Pusher<T> {
     pub fn is_disconnected(&self) -> bool {
         self.tx.is_disconnected()
     }
+
+    /// A snapshot of the pipeline's counters, shared by every pusher and
+    /// puller (see [`Stats`]): `sent` jobs pushed, `received` jobs pulled,
+    /// `full_waits` pushes that waited for room. No lock, nothing added to
+    /// the send path.
+    ///
+    /// ```
+    /// let (push, pull) = ringbus::pipeline::channel(4);
+    /// push.send("job").unwrap();
+    /// assert_eq!(push.stats().depth, 1);
+    /// pull.recv().unwrap();
+    /// let stats = push.stats();
+    /// assert_eq!((stats.sent, stats.received, stats.depth), (1, 1, 0));
+    /// ```
+    pub fn stats(&self) -> Stats {
+        self.tx.stats()
+    }
 }
 
 impl<T> Clone for Pusher<T> {
@@ -529,6 +552,22 @@ impl<T> Puller<T> {
     /// ```
     pub fn is_disconnected(&self) -> bool {
         self.rx.is_disconnected()
+    }
+
+    /// A snapshot of the pipeline's counters, shared by every pusher and
+    /// puller (see [`Stats`]). No lock, nothing added to the receive path.
+    ///
+    /// ```
+    /// let (push, pull) = ringbus::pipeline::channel(4);
+    /// let worker = pull.clone();
+    /// push.send(1).unwrap();
+    /// push.send(2).unwrap();
+    /// worker.recv().unwrap();
+    /// pull.recv().unwrap();
+    /// assert_eq!(worker.stats().received, 2); // both workers' jobs
+    /// ```
+    pub fn stats(&self) -> Stats {
+        self.rx.stats()
     }
 }
 

@@ -111,6 +111,7 @@ use std::time::{Duration, Instant};
 
 use crate::error::{SendTimeoutError, TryRecvError};
 use crate::mpmc;
+use crate::stats::ReqRepStats;
 use crate::sync::{heavy_fence, light_fence, yield_now, Arc, AtomicUsize, CachePadded, Ordering};
 
 /// How handles share their [`Endpoint`]: std's `Arc` even under loom, since
@@ -231,8 +232,21 @@ pub(crate) struct Endpoint<Req, Rep> {
     /// ever connected is gone. Changed only when a replier connects or
     /// leaves; read by requesters after their fence (see the module doc).
     repliers: CachePadded<AtomicUsize>,
+    /// How requests ended (metrics): bumped by requesters once per request,
+    /// after it ended, on a line of its own.
+    outcomes: CachePadded<Outcomes>,
     /// How every side waits; also given to each requester's slot.
     wait: Wait,
+}
+
+/// How the requests that were queued ended.
+struct Outcomes {
+    /// Answered.
+    replies: AtomicUsize,
+    /// Told that no reply will come.
+    unanswered: AtomicUsize,
+    /// Timed out while queued or served.
+    timeouts: AtomicUsize,
 }
 
 // The bus (not built under loom) mints handles through these.
@@ -249,6 +263,11 @@ impl<Req, Rep> Endpoint<Req, Rep> {
         Shared::new(Endpoint {
             anchor: mpmc::Anchor::new(capacity, wait),
             repliers: CachePadded::new(AtomicUsize::new(0)),
+            outcomes: CachePadded::new(Outcomes {
+                replies: AtomicUsize::new(0),
+                unanswered: AtomicUsize::new(0),
+                timeouts: AtomicUsize::new(0),
+            }),
             wait,
         })
     }
@@ -267,6 +286,31 @@ impl<Req, Rep> Endpoint<Req, Rep> {
     pub(crate) fn replier(self: &Shared<Self>) -> Replier<Req, Rep> {
         self.join();
         Replier::new(self.anchor.receiver(), self.clone())
+    }
+
+    /// A snapshot of the channel's counters (see [`ReqRepStats`]).
+    pub(crate) fn stats(&self) -> ReqRepStats {
+        let ring = self.anchor.stats();
+        let outcomes = &*self.outcomes;
+        // Relaxed: counters read for reporting; no data travels with them.
+        let load = |counter: &AtomicUsize| counter.load(Ordering::Relaxed) as u64;
+        ReqRepStats {
+            requests: ring.sent,
+            taken: ring.received,
+            replies: load(&outcomes.replies),
+            unanswered: load(&outcomes.unanswered),
+            timeouts: load(&outcomes.timeouts),
+            full_waits: ring.full_waits,
+            depth: ring.depth,
+            capacity: ring.capacity,
+        }
+    }
+
+    /// Counts one ended request in `counter` (one of `outcomes`).
+    #[inline]
+    fn count(counter: &AtomicUsize) {
+        // Relaxed: a counter read for reporting; no data travels with it.
+        counter.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Counts a replier in, and marks the side as connected once.
@@ -476,7 +520,10 @@ impl<Req, Rep> Requester<Req, Rep> {
         // seen our request: stop waiting for it ourselves.
         if endpoint.repliers_gone() {
             return match self.slot.cancel(seq) {
-                None => Err(RequestError::Unanswered),
+                None => {
+                    Endpoint::<Req, Rep>::count(&endpoint.outcomes.unanswered);
+                    Err(RequestError::Unanswered)
+                }
                 Some(outcome) => self.resolve(outcome),
             };
         }
@@ -486,7 +533,10 @@ impl<Req, Rep> Requester<Req, Rep> {
         match outcome {
             Some(outcome) => self.resolve(outcome),
             None => match self.slot.cancel(seq) {
-                None => Err(RequestError::Timeout(None)),
+                None => {
+                    Endpoint::<Req, Rep>::count(&endpoint.outcomes.timeouts);
+                    Err(RequestError::Timeout(None))
+                }
                 // The outcome arrived as the time ran out: take it.
                 Some(outcome) => self.resolve(outcome),
             },
@@ -495,9 +545,16 @@ impl<Req, Rep> Requester<Req, Rep> {
 
     #[inline]
     fn resolve(&self, outcome: Outcome<Rep>) -> Result<Rep, RequestError<Req>> {
+        let outcomes = &self.endpoint.outcomes;
         match outcome {
-            Outcome::Reply(reply) => Ok(reply),
-            Outcome::Gone => Err(RequestError::Unanswered),
+            Outcome::Reply(reply) => {
+                Endpoint::<Req, Rep>::count(&outcomes.replies);
+                Ok(reply)
+            }
+            Outcome::Gone => {
+                Endpoint::<Req, Rep>::count(&outcomes.unanswered);
+                Err(RequestError::Unanswered)
+            }
         }
     }
 
@@ -553,6 +610,24 @@ impl<Req, Rep> Requester<Req, Rep> {
     /// ```
     pub fn is_disconnected(&self) -> bool {
         self.endpoint.repliers_gone()
+    }
+
+    /// A snapshot of the channel's counters, shared by every requester and
+    /// replier (see [`ReqRepStats`]). No lock.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let (requester, replier) = ringbus::reqrep::channel::<u8, u8>(4);
+    /// let timeout = Duration::from_millis(1);
+    /// assert!(requester.request_timeout(1, timeout).is_err()); // nobody serves
+    /// drop(replier.recv().unwrap()); // taken, dropped unanswered
+    /// let stats = requester.stats();
+    /// assert_eq!((stats.requests, stats.taken, stats.timeouts), (1, 1, 1));
+    /// assert_eq!((stats.replies, stats.unanswered, stats.depth), (0, 0, 0));
+    /// ```
+    pub fn stats(&self) -> ReqRepStats {
+        self.endpoint.stats()
     }
 }
 

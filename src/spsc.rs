@@ -73,6 +73,7 @@ use std::time::Duration;
 use crate::error::{
     RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
 };
+use crate::stats::{count_full_wait, Stats};
 use crate::sync::{Arc, AtomicBool, AtomicUsize, CachePadded, Ordering, UnsafeCell};
 use crate::wait::{self, Signal, Wait};
 
@@ -176,6 +177,13 @@ struct Ring<T> {
     not_empty: CachePadded<Signal>,
     /// Where a sender parks while the ring is full.
     not_full: CachePadded<Signal>,
+    /// Sends that found the ring full and waited (metrics). Written only by
+    /// the sender, on its waiting path, on a line of its own. Boxed: the
+    /// ring keeps the size and layout it had without metrics (one pointer,
+    /// read only when counting, fits in its last, read-mostly line), so the
+    /// hot path's instructions are unchanged (three flag bytes sit 8 bytes
+    /// further into the same line).
+    full_waits: Box<CachePadded<AtomicUsize>>,
     /// How a blocked side waits; whether the other side must notify.
     wait: Wait,
     /// `capacity - 1`: maps an index to its slot.
@@ -204,6 +212,7 @@ impl<T> Ring<T> {
             receiver_gone: AtomicBool::new(false),
             not_empty: CachePadded::new(Signal::new()),
             not_full: CachePadded::new(Signal::new()),
+            full_waits: Box::new(CachePadded::new(AtomicUsize::new(0))),
             wait,
             mask: slots - 1,
             slots: (0..slots)
@@ -215,6 +224,13 @@ impl<T> Ring<T> {
     #[inline]
     fn capacity(&self) -> usize {
         self.mask + 1
+    }
+
+    /// The snapshot for indices `tail` and `head`.
+    fn stats(&self, tail: usize, head: usize) -> Stats {
+        // Relaxed: a counter read for reporting; no data travels with it.
+        let full_waits = self.full_waits.load(Ordering::Relaxed);
+        Stats::new(tail, head, full_waits, self.capacity())
     }
 
     #[inline]
@@ -350,11 +366,15 @@ impl<T> Sender<T> {
         deadline: Option<std::time::Instant>,
     ) -> Result<(), SendTimeoutError<T>> {
         let ring = &*self.ring;
+        let mut waited = false;
         let started = wait::block(ring.wait, &ring.not_full, deadline, || {
             match self.start_send() {
                 Ok(()) => Some(Ok(())),
                 Err(TrySendError::Disconnected(())) => Some(Err(())),
-                Err(TrySendError::Full(())) => None,
+                Err(TrySendError::Full(())) => {
+                    count_full_wait(&ring.full_waits, &mut waited);
+                    None
+                }
             }
         });
         match started {
@@ -491,6 +511,25 @@ impl<T> Sender<T> {
     pub fn is_disconnected(&self) -> bool {
         // Relaxed: a flag, no data travels with it.
         self.ring.receiver_gone.load(Ordering::Relaxed)
+    }
+
+    /// A snapshot of the ring's counters (see [`Stats`]): `sent` is this
+    /// handle's own index, exact; `received` and `depth` are as of the load
+    /// of the receiver's index. No lock, nothing added to the send path.
+    ///
+    /// ```
+    /// let (tx, rx) = ringbus::spsc::channel(2);
+    /// tx.send('a').unwrap();
+    /// tx.send('b').unwrap();
+    /// rx.recv().unwrap();
+    /// let stats = tx.stats();
+    /// assert_eq!((stats.sent, stats.received, stats.depth), (2, 1, 1));
+    /// ```
+    pub fn stats(&self) -> Stats {
+        // Acquire: pairs with the receiver's Release store of `head` (only a
+        // number is read through it).
+        let head = self.ring.head.load(Ordering::Acquire);
+        self.ring.stats(self.tail.get(), head)
     }
 }
 
@@ -775,6 +814,25 @@ impl<T> Receiver<T> {
     pub fn is_disconnected(&self) -> bool {
         // Acquire: pairs with the Release store in `Sender::drop`.
         self.ring.sender_gone.load(Ordering::Acquire)
+    }
+
+    /// A snapshot of the ring's counters (see [`Stats`]): `received` is this
+    /// handle's own index, exact; `sent` and `depth` are as of the load of
+    /// the sender's index. No lock, nothing added to the receive path.
+    ///
+    /// ```
+    /// let (tx, rx) = ringbus::spsc::channel(1);
+    /// let sender = std::thread::spawn(move || (0..3).for_each(|i| tx.send(i).unwrap()));
+    /// assert_eq!(rx.iter().count(), 3);
+    /// sender.join().unwrap();
+    /// let stats = rx.stats();
+    /// assert_eq!((stats.sent, stats.received, stats.depth), (3, 3, 0));
+    /// assert!(stats.full_waits <= 2); // how often the sender found it full
+    /// ```
+    pub fn stats(&self) -> Stats {
+        // Acquire: pairs with the sender's Release store of `tail`.
+        let tail = self.ring.tail.load(Ordering::Acquire);
+        self.ring.stats(tail, self.head.get())
     }
 }
 

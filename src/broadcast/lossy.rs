@@ -65,6 +65,7 @@ use std::ptr;
 use std::time::{Duration, Instant};
 
 use crate::error::SendError;
+use crate::stats::{BroadcastStats, SubscriberStats};
 use crate::sync::{fence, Arc, AtomicBool, AtomicUsize, AtomicWord, CachePadded, Ordering};
 use crate::wait::{self, Signal, Wait};
 
@@ -137,6 +138,10 @@ impl Builder {
             live: CachePadded::new(AtomicUsize::new(1)),
             publisher_gone: AtomicBool::new(false),
             not_empty: CachePadded::new(Signal::new()),
+            lags: CachePadded::new(Lags {
+                events: AtomicUsize::new(0),
+                missed: AtomicUsize::new(0),
+            }),
             wait: self.wait,
             mask: slots - 1,
             stamps: (0..slots).map(|_| AtomicUsize::new(0)).collect(),
@@ -153,6 +158,8 @@ impl Builder {
             ring,
             cursor: 0,
             tail: 0,
+            start: 0,
+            lag: Lag::default(),
         };
         (publisher, subscriber)
     }
@@ -168,6 +175,9 @@ struct Ring<T> {
     publisher_gone: AtomicBool,
     /// Where subscribers park while they have read everything.
     not_empty: CachePadded<Signal>,
+    /// Every subscriber's lag reports, summed (metrics). Bumped only when a
+    /// subscriber lags, on a line of its own.
+    lags: CachePadded<Lags>,
     /// How subscribers wait.
     wait: Wait,
     /// `capacity - 1`: maps a sequence to its slot.
@@ -178,6 +188,31 @@ struct Ring<T> {
     /// Per slot, `words::<T>()` words holding the message's bytes.
     words: Box<[AtomicWord]>,
     _values: std::marker::PhantomData<T>,
+}
+
+/// Whether no message lies at or past `cursor` below `tail` (wrapping
+/// indices: `tail` at or behind `cursor`).
+#[inline]
+fn nothing_past(tail: usize, cursor: usize) -> bool {
+    (tail.wrapping_sub(cursor) as isize) <= 0
+}
+
+/// Lag reports of every subscriber of a ring, summed.
+struct Lags {
+    /// `Lagged` reports made.
+    events: AtomicUsize,
+    /// Messages missed (the sum of the reports' `n`).
+    missed: AtomicUsize,
+}
+
+/// One subscriber's lag reports. Written only by its owner (receiving takes
+/// `&mut self`).
+#[derive(Clone, Copy, Debug, Default)]
+struct Lag {
+    /// `Lagged` reports made to this subscriber.
+    events: u64,
+    /// Messages it missed (the sum of its reports' `n`).
+    missed: u64,
 }
 
 // SAFETY: the ring holds copies of `T` written on the publisher's thread and
@@ -241,19 +276,33 @@ impl<T: Copy> Ring<T> {
 
 impl<T: Copy> Ring<T> {
     /// The receive of a subscriber at `cursor` whose cached tail is `tail`.
-    fn try_recv(&self, cursor: &mut usize, tail: &mut usize) -> Result<T, TryRecvError> {
+    fn try_recv(
+        &self,
+        cursor: &mut usize,
+        tail: &mut usize,
+        lag: &mut Lag,
+    ) -> Result<T, TryRecvError> {
         loop {
-            if *tail == *cursor {
+            // "Nothing past the cursor", not `tail == cursor`: after a skip
+            // the cursor may stand *ahead* of the tail this thread has seen.
+            // The stamp that told of the overwrite is stored `Relaxed` (odd)
+            // before the publisher's later `tail` stores, so the refreshed
+            // `tail` may still be older than the message the stamp names.
+            // Taking `tail - cursor` as a distance then would report a lag
+            // of "minus one lap" (`Lagged(usize::MAX - 1)`, and the cursor
+            // moved back): the loom model `lossy_received_plus_missed_is_
+            // everything` (loom-tests/tests/stats.rs) found it.
+            if nothing_past(*tail, *cursor) {
                 // Acquire: pairs with the publisher's Release store of `tail`.
                 *tail = self.tail.load(Ordering::Acquire);
-                if *tail == *cursor {
+                if nothing_past(*tail, *cursor) {
                     // Acquire: pairs with the Release store in
                     // `Publisher::drop`, after its last `tail` store.
                     if !self.publisher_gone.load(Ordering::Acquire) {
                         return Err(TryRecvError::Empty);
                     }
                     *tail = self.tail.load(Ordering::Acquire);
-                    if *tail == *cursor {
+                    if nothing_past(*tail, *cursor) {
                         return Err(TryRecvError::Disconnected);
                     }
                 }
@@ -261,7 +310,7 @@ impl<T: Copy> Ring<T> {
             let capacity = self.capacity();
             if tail.wrapping_sub(*cursor) > capacity {
                 // Everything before `tail - capacity` is overwritten.
-                return Err(Self::skip_to(cursor, tail.wrapping_sub(capacity)));
+                return Err(self.skip_to(cursor, tail.wrapping_sub(capacity), lag));
             }
             match self.read(cursor) {
                 Ok(value) => return Ok(value),
@@ -276,7 +325,7 @@ impl<T: Copy> Ring<T> {
                     } else {
                         oldest
                     };
-                    return Err(Self::skip_to(cursor, oldest));
+                    return Err(self.skip_to(cursor, oldest, lag));
                 }
                 Err(None) => {
                     debug_assert!(false, "a published slot showed an older stamp");
@@ -326,10 +375,17 @@ impl<T: Copy> Ring<T> {
         Err(Some(w.wrapping_add(1).wrapping_sub(ring.capacity())))
     }
 
-    /// Moves the cursor to `oldest` and says how many messages were missed.
-    fn skip_to(cursor: &mut usize, oldest: usize) -> TryRecvError {
+    /// Moves the cursor to `oldest` and says how many messages were missed,
+    /// counting the report (the lagging path only).
+    #[cold]
+    fn skip_to(&self, cursor: &mut usize, oldest: usize, lag: &mut Lag) -> TryRecvError {
         let missed = oldest.wrapping_sub(*cursor);
         *cursor = oldest;
+        lag.events += 1;
+        lag.missed += missed as u64;
+        // Relaxed: counters read for reporting; no data travels with them.
+        self.lags.events.fetch_add(1, Ordering::Relaxed);
+        self.lags.missed.fetch_add(missed, Ordering::Relaxed);
         TryRecvError::Lagged(missed as u64)
     }
 }
@@ -402,6 +458,8 @@ impl<T: Copy> Publisher<T> {
             ring: self.ring.clone(),
             cursor: self.tail.get(),
             tail: self.tail.get(),
+            start: self.tail.get(),
+            lag: Lag::default(),
         }
     }
 
@@ -462,6 +520,35 @@ impl<T: Copy> Publisher<T> {
         // Relaxed: a snapshot of a count.
         self.ring.live.load(Ordering::Relaxed)
     }
+
+    /// A snapshot of the ring's counters (see [`BroadcastStats`]): `sent` is
+    /// exact; `lagged_events` and `missed` sum every subscriber's `Lagged`
+    /// reports so far (exact once they are made; a subscriber that fell
+    /// behind learns it, and is counted, on its next receive). `full_waits`
+    /// is always 0: this publisher never waits. No lock, nothing added to
+    /// the send path.
+    ///
+    /// ```
+    /// let (publisher, mut subscriber) = ringbus::broadcast::lossy::channel(2);
+    /// for i in 0..5 {
+    ///     publisher.send(i).unwrap();
+    /// }
+    /// assert!(subscriber.try_recv().is_err()); // Lagged(3)
+    /// let stats = publisher.stats();
+    /// assert_eq!((stats.sent, stats.lagged_events, stats.missed), (5, 1, 3));
+    /// ```
+    pub fn stats(&self) -> BroadcastStats {
+        BroadcastStats {
+            sent: self.tail.get() as u64,
+            full_waits: 0,
+            depth: self.len(),
+            capacity: self.capacity(),
+            subscribers: self.subscribers(),
+            // Relaxed: counters read for reporting.
+            lagged_events: self.ring.lags.events.load(Ordering::Relaxed) as u64,
+            missed: self.ring.lags.missed.load(Ordering::Relaxed) as u64,
+        }
+    }
 }
 
 impl<T> Drop for Publisher<T> {
@@ -491,6 +578,11 @@ pub struct Subscriber<T> {
     cursor: usize,
     /// The publisher's `tail` as last seen: a lower bound.
     tail: usize,
+    /// Where the cursor started: it moved `cursor - start` messages on,
+    /// `lag.missed` of them by skipping.
+    start: usize,
+    /// This subscriber's `Lagged` reports.
+    lag: Lag,
 }
 
 impl<T: Copy> Subscriber<T> {
@@ -514,7 +606,8 @@ impl<T: Copy> Subscriber<T> {
     /// assert_eq!(subscriber.try_recv(), Err(TryRecvError::Disconnected));
     /// ```
     pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
-        self.ring.try_recv(&mut self.cursor, &mut self.tail)
+        self.ring
+            .try_recv(&mut self.cursor, &mut self.tail, &mut self.lag)
     }
 
     /// A copy of the oldest unread message, waiting while there is none.
@@ -558,9 +651,9 @@ impl<T: Copy> Subscriber<T> {
 
     fn recv_until(&mut self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
         let ring = &*self.ring;
-        let (cursor, tail) = (&mut self.cursor, &mut self.tail);
+        let (cursor, tail, lag) = (&mut self.cursor, &mut self.tail, &mut self.lag);
         let result = wait::block(ring.wait, &ring.not_empty, deadline, || {
-            match ring.try_recv(cursor, tail) {
+            match ring.try_recv(cursor, tail, lag) {
                 Ok(value) => Some(Ok(value)),
                 Err(TryRecvError::Empty) => None,
                 Err(TryRecvError::Disconnected) => Some(Err(RecvTimeoutError::Disconnected)),
@@ -629,6 +722,41 @@ impl<T: Copy> Subscriber<T> {
         // Acquire: pairs with the Release store in `Publisher::drop`.
         self.ring.publisher_gone.load(Ordering::Acquire)
     }
+
+    /// A snapshot of this subscriber's counters (see [`SubscriberStats`]):
+    /// `received`, `lagged_events` and `missed` are exact (this subscriber
+    /// keeps them itself); `sent`, `depth` and `subscribers` are as of their
+    /// loads. Messages overwritten before this subscriber noticed count in
+    /// `missed` only once it is told (`Lagged`), on its next receive. No lock,
+    /// nothing added to the receive path.
+    ///
+    /// ```
+    /// use ringbus::broadcast::lossy::{self, TryRecvError};
+    ///
+    /// let (publisher, mut subscriber) = lossy::channel(4);
+    /// for i in 0..6 {
+    ///     publisher.send(i).unwrap();
+    /// }
+    /// assert_eq!(subscriber.try_recv(), Err(TryRecvError::Lagged(2)));
+    /// while subscriber.try_recv().is_ok() {}
+    /// let stats = subscriber.stats();
+    /// assert_eq!((stats.received, stats.missed, stats.lagged_events), (4, 2, 1));
+    /// assert_eq!(stats.received + stats.missed, stats.sent);
+    /// ```
+    pub fn stats(&self) -> SubscriberStats {
+        let moved = self.cursor.wrapping_sub(self.start) as u64;
+        SubscriberStats {
+            received: moved.wrapping_sub(self.lag.missed),
+            // Acquire: pairs with the publisher's Release store of `tail`.
+            sent: self.ring.tail.load(Ordering::Acquire) as u64,
+            depth: self.len(),
+            capacity: self.capacity(),
+            // Relaxed: a snapshot of a count.
+            subscribers: self.ring.live.load(Ordering::Relaxed),
+            lagged_events: self.lag.events,
+            missed: self.lag.missed,
+        }
+    }
 }
 
 impl<T> Clone for Subscriber<T> {
@@ -640,6 +768,8 @@ impl<T> Clone for Subscriber<T> {
             ring: self.ring.clone(),
             cursor: self.cursor,
             tail: self.tail,
+            start: self.cursor,
+            lag: Lag::default(),
         }
     }
 }

@@ -32,6 +32,7 @@ use std::time::{Duration, Instant};
 
 use super::Ring;
 use crate::error::{SendError, SendTimeoutError, TrySendError};
+use crate::stats::{count_full_wait, BroadcastStats};
 use crate::sync::{Arc, Ordering};
 use crate::wait;
 
@@ -147,10 +148,14 @@ impl<T> MultiPublisher<T> {
 
     fn send_until(&self, value: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
         let ring = &*self.ring;
+        let mut waited = false;
         let claimed = wait::block(ring.wait, &ring.not_full, deadline, || match self.claim() {
             Ok(sequence) => Some(Ok(sequence)),
             Err(TrySendError::Disconnected(())) => Some(Err(())),
-            Err(TrySendError::Full(())) => None,
+            Err(TrySendError::Full(())) => {
+                count_full_wait(&ring.full_waits, &mut waited);
+                None
+            }
         });
         match claimed {
             Some(Ok(sequence)) => {
@@ -276,6 +281,26 @@ impl<T> MultiPublisher<T> {
     /// ```
     pub fn subscribers(&self) -> usize {
         self.ring.cursors.live()
+    }
+
+    /// A snapshot of the ring's counters, shared by every publisher (see
+    /// [`BroadcastStats`]): `sent` counts claimed sequences (a message being
+    /// written counts), summed over all publishers. No lock, nothing added
+    /// to the send path.
+    ///
+    /// ```
+    /// let (publisher, _s) = ringbus::broadcast::Builder::new(4).build_multi();
+    /// let other = publisher.clone();
+    /// publisher.send(1).unwrap();
+    /// other.send(2).unwrap();
+    /// assert_eq!(publisher.stats().sent, 2);
+    /// assert_eq!(other.stats().depth, 2);
+    /// ```
+    pub fn stats(&self) -> BroadcastStats {
+        // Relaxed: a snapshot of a counter.
+        let tail = self.ring.tail.load(Ordering::Relaxed);
+        let depth = self.len();
+        self.ring.stats(tail, depth)
     }
 }
 

@@ -81,6 +81,8 @@ impl<T> Inbox<T> {
     /// Waits for room in a `Block` ring (or for the subscriber to leave).
     #[cold]
     fn block(&self, item: Envelope<T>, deadline: Option<Instant>) -> Offered<T> {
+        // Relaxed: a counter read for reporting; no data travels with it.
+        self.tallies.full_waits.fetch_add(1, Ordering::Relaxed);
         let mut slot = Some(item);
         let done = wait::block(self.wait, &self.not_full, deadline, || {
             if !self.is_alive() {

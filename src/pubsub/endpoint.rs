@@ -8,6 +8,7 @@ use std::ops::DerefMut;
 use super::filter::Filters;
 use super::{Envelope, Name, Overflow, Publisher, Subscriber, SubscriberOptions};
 use crate::mpmc;
+use crate::stats::{InboxStats, PubSubStats};
 use crate::sync::{Arc, AtomicBool, AtomicUsize, CachePadded, Mutex, Ordering};
 use crate::wait::{Signal, Wait};
 
@@ -60,13 +61,51 @@ pub(super) struct Inbox<T> {
     pub(super) alive: AtomicBool,
     /// Messages routed here but dropped by the overflow policy.
     pub(super) missed: CachePadded<AtomicUsize>,
+    /// Rare events counted for the metrics, on a line of their own.
+    pub(super) tallies: CachePadded<Tallies>,
     /// Where the subscriber sleeps while its ring is empty.
     pub(super) not_empty: CachePadded<Signal>,
     /// Where `Block` publishers sleep while the ring is full.
     pub(super) not_full: CachePadded<Signal>,
 }
 
+/// What an inbox counts besides its ring's indices and `missed`: both on
+/// slow paths only.
+pub(super) struct Tallies {
+    /// Messages the subscriber took from its ring but discarded (routed
+    /// before an unsubscription that they no longer pass).
+    pub(super) discarded: AtomicUsize,
+    /// Deliveries that waited because this `Block` ring was full.
+    pub(super) full_waits: AtomicUsize,
+}
+
 impl<T> Inbox<T> {
+    /// A snapshot of this subscriber's counters. The ring's indices count
+    /// what went in (`delivered`) and out; what came out is what the
+    /// subscriber received, plus what `DropOldest` publishers pushed out
+    /// (counted in `missed`) and what it discarded.
+    pub(super) fn stats(&self) -> InboxStats {
+        let ring = self.rx.stats();
+        // Relaxed: counters read for reporting; no data travels with them.
+        let missed = self.missed.load(Ordering::Relaxed) as u64;
+        let discarded = self.tallies.discarded.load(Ordering::Relaxed) as u64;
+        let pushed_out = if self.overflow == Overflow::DropOldest {
+            missed
+        } else {
+            0
+        };
+        InboxStats {
+            delivered: ring.sent,
+            // Saturating: a `DropOldest` publisher takes from the ring before
+            // it counts the loss, so for a moment the ring says more.
+            received: ring.received.saturating_sub(pushed_out + discarded),
+            missed,
+            full_waits: self.tallies.full_waits.load(Ordering::Relaxed) as u64,
+            depth: ring.depth,
+            capacity: ring.capacity,
+        }
+    }
+
     #[inline]
     pub(super) fn is_alive(&self) -> bool {
         // Relaxed: no data travels with the flag. A publisher that misses a
@@ -101,6 +140,8 @@ pub(super) struct Registry<T> {
     pub(super) topics: HashMap<Box<str>, Interned<T>>,
     /// The id of the next subscriber.
     pub(super) next_id: u64,
+    /// The counters of the subscribers that have left, summed as they left.
+    pub(super) retired: PubSubStats,
 }
 
 /// A live subscriber as the registry sees it.
@@ -137,6 +178,7 @@ impl<T> Endpoint<T> {
                 members: Vec::new(),
                 topics: HashMap::new(),
                 next_id: 0,
+                retired: PubSubStats::default(),
             }),
             capacity,
             wait,
@@ -185,6 +227,10 @@ impl<T> Endpoint<T> {
             wait: this.wait,
             alive: AtomicBool::new(true),
             missed: CachePadded::new(AtomicUsize::new(0)),
+            tallies: CachePadded::new(Tallies {
+                discarded: AtomicUsize::new(0),
+                full_waits: AtomicUsize::new(0),
+            }),
             not_empty: CachePadded::new(Signal::new()),
             not_full: CachePadded::new(Signal::new()),
         });
@@ -227,6 +273,10 @@ impl<T> Endpoint<T> {
     /// Removes subscriber `id` (its inbox is already marked dead).
     pub(super) fn leave(&self, id: u64) {
         let mut registry = self.lock();
+        if let Some(member) = registry.members.iter().find(|m| m.id == id) {
+            let last = member.inbox.stats();
+            add(&mut registry.retired, &last);
+        }
         registry.members.retain(|m| m.id != id);
         // Let go of the dead inbox in every interned match set now, rather
         // than when each topic is next sent to.
@@ -279,6 +329,25 @@ impl<T> Endpoint<T> {
         }
     }
 
+    /// The endpoint's counters: every live subscriber's, plus those of the
+    /// subscribers that left (as they left). Takes the registry lock, which
+    /// sends do not take while no subscription changes.
+    pub(crate) fn stats(&self) -> PubSubStats {
+        let registry = self.lock();
+        let mut total = registry.retired;
+        total.depth = 0;
+        for member in &registry.members {
+            let inbox = member.inbox.stats();
+            add(&mut total, &inbox);
+            total.depth += inbox.depth;
+        }
+        total.subscribers = registry.members.len();
+        drop(registry);
+        // Relaxed: a snapshot of a count (`2 × live`, plus the "ever" bit).
+        total.publishers = self.publishers.load(Ordering::Relaxed) / 2;
+        total
+    }
+
     /// The number of live subscribers (takes the lock).
     pub(super) fn subscriber_count(&self) -> usize {
         self.lock().members.len()
@@ -290,6 +359,14 @@ impl<T> Endpoint<T> {
             member.inbox.not_empty.notify();
         }
     }
+}
+
+/// Adds one subscriber's counters to `total`.
+fn add(total: &mut PubSubStats, inbox: &InboxStats) {
+    total.delivered += inbox.delivered;
+    total.received += inbox.received;
+    total.missed += inbox.missed;
+    total.full_waits += inbox.full_waits;
 }
 
 /// The bus hook: `endpoint.publisher()` and `endpoint.subscriber(options)`

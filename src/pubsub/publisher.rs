@@ -126,6 +126,30 @@ impl<T> Publisher<T> {
         self.endpoint.subscriber_count()
     }
 
+    /// A snapshot of the endpoint's counters (see
+    /// [`PubSubStats`](crate::PubSubStats)): every subscriber's, summed,
+    /// with those of subscribers that left as they left.
+    ///
+    /// It walks the subscribers under the endpoint's lock (the one
+    /// subscription changes take; a send takes it only after a change), so
+    /// it may wait for a `subscribe` in progress, but never for a send, and
+    /// no send waits for it unless a subscription just changed. Each
+    /// subscriber's own [`Subscriber::stats`] takes no lock.
+    ///
+    /// ```
+    /// let (publisher, mut a) = ringbus::pubsub::channel::<u8>(4);
+    /// let mut b = publisher.subscriber();
+    /// a.subscribe("#").unwrap();
+    /// b.subscribe("md.#").unwrap();
+    /// publisher.send(&publisher.topic("md.x").unwrap(), 1); // to a and b
+    /// publisher.send(&publisher.topic("news").unwrap(), 2); // to a
+    /// let stats = publisher.stats();
+    /// assert_eq!((stats.delivered, stats.depth, stats.subscribers), (3, 3, 2));
+    /// ```
+    pub fn stats(&self) -> crate::PubSubStats {
+        self.endpoint.stats()
+    }
+
     /// The match set for `topic`, from its cache when no subscription
     /// changed since; else recomputed (under the lock) and cached.
     #[inline]

@@ -180,6 +180,9 @@ impl<T> Subscriber<T> {
         let topic: &str = unsafe { &*envelope.topic };
         let routed_after = envelope.generation.wrapping_sub(self.unsubscribed_at) as isize >= 0;
         if !routed_after && !self.filters.matches(topic) {
+            // Relaxed: a counter read for reporting (rare: only messages
+            // routed before an unsubscription come here).
+            self.inbox.tallies.discarded.fetch_add(1, Ordering::Relaxed);
             return None;
         }
         // SAFETY: as above, the `Name` is alive; the pointer came from
@@ -407,6 +410,31 @@ impl<T> Subscriber<T> {
     /// ```
     pub fn is_disconnected(&self) -> bool {
         self.endpoint.publishers_gone()
+    }
+
+    /// A snapshot of this subscriber's counters (see
+    /// [`InboxStats`](crate::InboxStats)): `delivered` counts what reached
+    /// its ring, `missed` what its overflow policy lost. No lock, nothing
+    /// added to the send or receive path.
+    ///
+    /// ```
+    /// use ringbus::pubsub::{self, Overflow, SubscriberOptions};
+    ///
+    /// let (publisher, _s) = pubsub::channel::<u8>(4);
+    /// let options = SubscriberOptions::new().capacity(2).overflow(Overflow::DropOldest);
+    /// let mut latest = publisher.subscriber_with(options);
+    /// latest.subscribe("#").unwrap();
+    /// let topic = publisher.topic("t").unwrap();
+    /// for i in 0..5 {
+    ///     publisher.send(&topic, i);
+    /// }
+    /// assert_eq!(*latest.recv().unwrap(), 3); // 0, 1, 2 pushed out
+    /// let stats = latest.stats();
+    /// assert_eq!((stats.delivered, stats.received, stats.missed), (5, 1, 3));
+    /// assert_eq!(stats.depth, 1);
+    /// ```
+    pub fn stats(&self) -> crate::InboxStats {
+        self.inbox.stats()
     }
 }
 

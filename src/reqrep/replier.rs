@@ -303,6 +303,28 @@ impl<Req, Rep> Replier<Req, Rep> {
     pub fn is_disconnected(&self) -> bool {
         self.rx.is_disconnected()
     }
+
+    /// A snapshot of the channel's counters, shared by every requester and
+    /// replier (see [`ReqRepStats`](crate::ReqRepStats)). No lock.
+    ///
+    /// ```
+    /// let (requester, replier) = ringbus::reqrep::channel::<u8, u8>(4);
+    /// let server = std::thread::spawn(move || {
+    ///     for request in &replier {
+    ///         request.reply(0).unwrap();
+    ///     }
+    ///     replier
+    /// });
+    /// for i in 0..3 {
+    ///     requester.request(i).unwrap();
+    /// }
+    /// drop(requester);
+    /// let stats = server.join().unwrap().stats();
+    /// assert_eq!((stats.requests, stats.taken, stats.replies), (3, 3, 3));
+    /// ```
+    pub fn stats(&self) -> crate::ReqRepStats {
+        self.endpoint.stats()
+    }
 }
 
 impl<Req, Rep> Clone for Replier<Req, Rep> {
