@@ -252,9 +252,9 @@ struct Ring<T> {
     publishers: AtomicUsize,
 }
 
-// SAFETY: messages are written on the publisher's thread and read through
-// `&T` on every subscriber's thread at once, and dropped on whichever thread
-// drops them: `T: Send + Sync`. Slot access is ordered by `tail` and the
+// Messages are written on the publisher's thread, read through `&T` on every
+// subscriber's thread at once, and dropped on whichever thread drops them.
+// SAFETY: hence `T: Send + Sync`; slot access is ordered by `tail` and the
 // cursors (see the module doc).
 unsafe impl<T: Send + Sync> Send for Ring<T> {}
 // SAFETY: as for `Send`.
@@ -332,11 +332,11 @@ impl<T> Drop for Ring<T> {
             sequence += 1;
         }
         while sequence != tail {
+            let slot = self.slot(sequence);
             // SAFETY: the last `capacity` sequences before `tail` hold the
             // messages published last (minus the one a loan emptied), never
             // dropped by the publisher, which drops only when reusing a slot.
-            self.slot(sequence)
-                .with_mut(|slot| unsafe { (*slot).assume_init_drop() });
+            slot.with_mut(|slot| unsafe { (*slot).assume_init_drop() });
             sequence += 1;
         }
     }
@@ -505,13 +505,12 @@ impl<T> Publisher<T> {
     /// Only after `has_room` said yes.
     fn empty_slot(&self) {
         if !self.slot_empty.get() {
-            // SAFETY: every cursor is past the old message (`has_room`, whose
-            // Acquire scan pairs with the subscribers' Release cursor
-            // stores), so nobody reads it any more; it was initialised
+            let slot = self.ring.slot(self.tail.get());
+            // Every cursor is past the old message (`has_room`'s Acquire scan
+            // pairs with the subscribers' Release cursor stores).
+            // SAFETY: so nobody reads it any more; it was initialised
             // (`slot_empty` is false) and is dropped once, here.
-            self.ring
-                .slot(self.tail.get())
-                .with_mut(|slot| unsafe { (*slot).assume_init_drop() });
+            slot.with_mut(|slot| unsafe { (*slot).assume_init_drop() });
             self.slot_empty.set(true);
         }
     }
@@ -520,11 +519,10 @@ impl<T> Publisher<T> {
     #[inline]
     fn write(&self, value: T) {
         self.empty_slot();
+        let slot = self.ring.slot(self.tail.get());
         // SAFETY: the slot is empty and no subscriber reads it until `tail`
         // moves past it.
-        self.ring
-            .slot(self.tail.get())
-            .with_mut(|slot| unsafe { (*slot).write(value) });
+        slot.with_mut(|slot| unsafe { (*slot).write(value) });
         self.publish();
     }
 
@@ -776,12 +774,10 @@ impl<T> Loan<'_, T> {
     fn clear(&mut self) {
         if self.written {
             self.written = false;
+            let slot = self.publisher.ring.slot(self.publisher.tail.get());
             // SAFETY: the slot holds the value this loan wrote, which nobody
             // else can see; it is dropped once, here.
-            self.publisher
-                .ring
-                .slot(self.publisher.tail.get())
-                .with_mut(|slot| unsafe { (*slot).assume_init_drop() });
+            slot.with_mut(|slot| unsafe { (*slot).assume_init_drop() });
         }
     }
 }
@@ -971,10 +967,10 @@ impl<T> Subscriber<T> {
     /// A sample of the message at the cursor. Only after `start_recv`.
     fn sample(&mut self) -> Sample<'_, T> {
         let slot = self.ring.slot(self.cursor);
-        // SAFETY: the cursor is below the `tail` we acquired, so the slot
-        // holds a published message; the publisher will not drop or reuse it
-        // before our cursor passes it, which happens when the sample drops
-        // (it borrows the subscriber, and the ring outlives the borrow).
+        // The cursor is below the `tail` we acquired, and the publisher will
+        // not drop or reuse the slot before our cursor passes it, which
+        // happens when the sample drops (it borrows the subscriber).
+        // SAFETY: so the slot holds a published message for the sample's life.
         let value: *const T = slot.with(|slot| unsafe { (*slot).as_ptr() });
         Sample {
             subscriber: self,
@@ -1208,10 +1204,10 @@ impl<'a, T> Batch<'a, T> {
         let start = self.subscriber.cursor & ring.mask;
         let first = self.len.min(ring.capacity() - start);
         let base = ring.slots.as_ptr().cast::<T>();
-        // SAFETY: the `len` slots from the cursor hold published messages
-        // that stay until the batch drops (as for `Sample`); the two ranges
-        // lie within the array (`UnsafeCell<MaybeUninit<T>>` has the layout
-        // of `T`) and are disjoint since `len <= capacity`.
+        // The two ranges lie within the array (`UnsafeCell<MaybeUninit<T>>`
+        // has the layout of `T`) and are disjoint since `len <= capacity`.
+        // SAFETY: and the `len` slots from the cursor hold published messages
+        // that stay until the batch drops (as for `Sample`).
         unsafe {
             (
                 std::slice::from_raw_parts(base.add(start), first),

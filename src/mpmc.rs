@@ -203,10 +203,10 @@ struct Handles {
     receivers: AtomicUsize,
 }
 
-// SAFETY: the ring moves `T`s between threads, so it needs `T: Send`. Each
-// slot's value is accessed by one thread at a time: the one whose
-// compare-exchange claimed its index, after acquiring the stamp that handed
-// the slot over. Sharing the ring therefore needs no `T: Sync`.
+// The ring moves `T`s between threads. Each slot's value is accessed by one
+// thread at a time: the one whose compare-exchange claimed its index, after
+// acquiring the stamp that handed the slot over.
+// SAFETY: hence `T: Send` and no `T: Sync`.
 unsafe impl<T: Send> Send for Ring<T> {}
 // SAFETY: as for `Send`.
 unsafe impl<T: Send> Sync for Ring<T> {}

@@ -193,10 +193,9 @@ struct Ring<T> {
     slots: Box<[UnsafeCell<MaybeUninit<T>>]>,
 }
 
-// SAFETY: the ring moves `T`s from the sender's thread to the receiver's, so
-// it needs `T: Send`. Each slot is accessed by one side at a time (the module
-// doc's ownership rule), handed over by a Release/Acquire pair on `head` or
-// `tail`, so sharing the ring between the two threads needs no `T: Sync`.
+// The ring moves `T`s from the sender's thread to the receiver's.
+// SAFETY: so `T: Send`; each slot is accessed by one side at a time, handed
+// over by Release/Acquire on `head` or `tail`, so no `T: Sync` is needed.
 unsafe impl<T: Send> Send for Ring<T> {}
 // SAFETY: as for `Send`.
 unsafe impl<T: Send> Sync for Ring<T> {}
@@ -430,11 +429,10 @@ impl<T> Sender<T> {
     /// until `tail` moves past it.
     #[inline]
     unsafe fn write(&self, value: T) {
+        let slot = self.ring.slot(self.tail.get());
         // SAFETY: the caller's contract: the slot is outside `head..tail`, so
         // only this handle may touch it, and it holds no message to leak.
-        self.ring
-            .slot(self.tail.get())
-            .with_mut(|slot| unsafe { (*slot).write(value) });
+        slot.with_mut(|slot| unsafe { (*slot).write(value) });
         self.publish(1);
     }
 
@@ -678,12 +676,11 @@ impl<T> Receiver<T> {
     unsafe fn read(&self) -> T {
         let ring = &*self.ring;
         let head = self.head.get();
+        let slot = ring.slot(head);
         // SAFETY: the caller's contract: `head` is in `head..tail`, the slot
-        // was initialised by the sender before the `tail` store we acquired,
-        // and moving the value out is fine because `head` moves past it next.
-        let value = ring
-            .slot(head)
-            .with(|slot| unsafe { (*slot).assume_init_read() });
+        // was initialised before the `tail` store we acquired, and `head`
+        // moves past it next, so moving the value out reads it once.
+        let value = slot.with(|slot| unsafe { (*slot).assume_init_read() });
         self.release(1);
         value
     }
@@ -718,15 +715,12 @@ impl<T> Receiver<T> {
         if self.available(1) == 0 {
             return None;
         }
-        // SAFETY: `head` is in `head..tail`, so the slot holds a message the
-        // sender published (we acquired its `tail` store) and will not touch
-        // until `head` moves; `&mut self` stops this handle from moving it
+        let slot = self.ring.slot(self.head.get());
+        // `head` is in `head..tail`: the sender published the slot (we
+        // acquired its `tail` store) and will not touch it until `head` moves.
+        // SAFETY: so it holds a message, and `&mut self` keeps `head` still
         // while the returned borrow lives.
-        Some(
-            self.ring
-                .slot(self.head.get())
-                .with(|slot| unsafe { (*slot).assume_init_ref() }),
-        )
+        Some(slot.with(|slot| unsafe { (*slot).assume_init_ref() }))
     }
 
     /// An iterator over the messages already in the ring: it never waits, and

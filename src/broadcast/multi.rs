@@ -209,11 +209,10 @@ impl<T> MultiPublisher<T> {
         let ring = &*self.ring;
         let slot = ring.slot(sequence);
         if sequence >= ring.capacity() {
-            // SAFETY: the slot holds message `sequence - capacity`, written
-            // (every claim is written at once) and passed by every cursor
-            // (the claim's gate check, whose Acquire scan pairs with the
-            // subscribers' Release cursor stores); this claim alone owns the
-            // slot now, and drops the old message once.
+            // The slot holds message `sequence - capacity`, written (every
+            // claim is written at once) and passed by every cursor (the gate
+            // check's Acquire scan pairs with the Release cursor stores).
+            // SAFETY: so this claim alone owns the slot and drops it once.
             slot.with_mut(|slot| unsafe { (*slot).assume_init_drop() });
         }
         // SAFETY: as above: only this claim touches the slot until its mark.

@@ -185,10 +185,11 @@ impl<T> Subscriber<T> {
             self.inbox.tallies.discarded.fetch_add(1, Ordering::Relaxed);
             return None;
         }
-        // SAFETY: as above, the `Name` is alive; the pointer came from
-        // `Arc::as_ptr`, which is the pointer `Arc::into_raw` returns (that
-        // is how `into_raw` is written). Counting one more reference first
-        // makes the `Arc` that `from_raw` builds own that reference.
+        // As above, the `Name` is alive; the pointer came from `Arc::as_ptr`,
+        // the pointer `Arc::into_raw` returns (that is how `into_raw` is
+        // written).
+        // SAFETY: counting one more reference first makes the `Arc` that
+        // `from_raw` builds own that reference.
         let topic = unsafe {
             Arc::increment_strong_count(envelope.topic);
             Arc::from_raw(envelope.topic)

@@ -142,11 +142,11 @@ impl<T> WriteChunkUninit<'_, T> {
         let ring = &*self.sender.ring;
         let (start, first, second) = split(ring, self.sender.tail.get(), self.len);
         let base = base(ring);
-        // SAFETY: the `len` slots from `tail` are free (checked when the chunk
-        // was made, and only this exclusive borrow of the sender could change
-        // that), so the receiver does not touch them; `start + first` and
-        // `second` stay within the slot array, and the two ranges are
-        // disjoint because `first + second = len <= capacity`.
+        // The `len` slots from `tail` are free (checked when the chunk was
+        // made; only this exclusive borrow of the sender could change that),
+        // so the receiver does not touch them; `start + first` and `second`
+        // stay within the slot array.
+        // SAFETY: and the ranges are disjoint (`first + second = len <= capacity`).
         unsafe {
             (
                 slice::from_raw_parts_mut(base.add(start), first),
@@ -298,11 +298,11 @@ impl<T> ReadChunk<'_, T> {
         let ring = &*self.receiver.ring;
         let (start, first, second) = split(ring, self.receiver.head.get(), self.len);
         let base = base(ring).cast::<T>().cast_const();
-        // SAFETY: the `len` slots from `head` hold messages published by the
-        // sender (we acquired its `tail` store when the chunk was made) that
-        // it will not touch until `head` moves, which only `commit` does and
-        // it consumes the chunk. The ranges lie within the array and are
-        // disjoint (`first + second = len <= capacity`).
+        // The `len` slots from `head` hold messages the sender published (we
+        // acquired its `tail` store when the chunk was made) and will not
+        // touch until `head` moves, which only `commit` does, consuming this.
+        // SAFETY: so they are readable; the ranges lie within the array and
+        // are disjoint (`first + second = len <= capacity`).
         unsafe {
             (
                 slice::from_raw_parts(base.add(start), first),
