@@ -1,6 +1,7 @@
 //! A counting global allocator proves that sending and receiving allocate
 //! nothing once a ring exists, nor pushing and pulling jobs, nor a request
-//! and its reply once the requester exists.
+//! and its reply once the requester exists, nor publishing and receiving
+//! once a pub/sub endpoint, its subscribers and the topics exist.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -9,7 +10,8 @@ use std::mem::MaybeUninit;
 use std::thread;
 use std::time::Duration;
 
-use ringbus::{broadcast, mpmc, pipeline, reqrep, spsc, Wait};
+use ringbus::pubsub::{self, Overflow, SubscriberOptions};
+use ringbus::{broadcast, mpmc, pipeline, reqrep, spsc, TryRecvError, Wait};
 
 /// Counts allocations made by the current thread while it is counting.
 struct Counting;
@@ -231,6 +233,50 @@ fn async_forms_that_find_a_message_allocate_nothing() {
                 assert_eq!(*ready_now(subscriber.recv_async(), &mut cx).unwrap(), i);
                 ready_now(push.send_async(i), &mut cx).unwrap();
                 assert_eq!(ready_now(pull.recv_async(), &mut cx), Ok(i));
+            }
+        });
+        assert_eq!(n, 0, "{wait:?}");
+    }
+}
+
+#[test]
+fn publish_and_receive_allocate_nothing() {
+    for wait in [Wait::Spin, Wait::Backoff, Wait::Park] {
+        let (publisher, mut block) = pubsub::Builder::new(64).wait(wait).build::<u64>();
+        let mut newest = publisher.subscriber_with(
+            SubscriberOptions::new()
+                .capacity(4)
+                .overflow(Overflow::DropNewest),
+        );
+        let mut oldest = publisher.subscriber_with(
+            SubscriberOptions::new()
+                .capacity(4)
+                .overflow(Overflow::DropOldest),
+        );
+        block.subscribe("md.*.AAPL").unwrap();
+        newest.subscribe_prefix("md.");
+        oldest.subscribe("#").unwrap();
+        for i in 0..1000 {
+            oldest.subscribe(&format!("x.{i}.#")).unwrap();
+        }
+        let aapl = publisher.topic("md.ticks.AAPL").unwrap();
+        let msft = publisher.topic("md.ticks.MSFT").unwrap();
+        // The first send of each topic after the last change refreshes its
+        // cache (allowed to allocate); everything after must not.
+        publisher.send(&aapl, 0);
+        publisher.send(&msft, 0);
+        block.try_iter().for_each(drop);
+        newest.try_iter().for_each(drop);
+        oldest.try_iter().for_each(drop);
+        let n = allocations(|| {
+            for i in 0..10_000 {
+                assert_eq!(publisher.send(&aapl, i), 3);
+                assert_eq!(publisher.try_send(&msft, i), Ok(2));
+                assert_eq!(block.recv().unwrap().topic(), "md.ticks.AAPL");
+                assert_eq!(block.try_recv().unwrap_err(), TryRecvError::Empty);
+                assert_eq!(newest.try_iter().count(), 2);
+                assert_eq!(*oldest.recv().unwrap(), i);
+                assert_eq!(*oldest.recv().unwrap(), i);
             }
         });
         assert_eq!(n, 0, "{wait:?}");
