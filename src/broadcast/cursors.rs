@@ -193,7 +193,7 @@ impl Cursors {
     }
 
     /// The slowest cursor, as a distance behind `tail` (0 when no subscriber
-    /// is registered).
+    /// is registered, or when every cursor is already past `tail`).
     ///
     /// Every cursor read here was stored with `Release` after its subscriber
     /// finished reading the slots before it, so the publisher may reuse them.
@@ -208,8 +208,15 @@ impl Cursors {
                     // Acquire: pairs with the subscriber's Release store of
                     // its cursor (`Subscriber::advance`, `join`).
                     let cursor = entry.load(Ordering::Acquire);
-                    if cursor < CLAIMING {
-                        lag = lag.max(tail.wrapping_sub(cursor));
+                    // A cursor past `tail` holds nothing back at `tail`. It
+                    // happens when `tail` is stale: a multi-publisher loaded
+                    // it, other publishers claimed more and subscribers read
+                    // past it. Counted as a wrapped distance, such a cursor
+                    // looked a whole ring behind, the claim said `Full` and
+                    // the publisher slept with nobody left to wake it.
+                    let behind = tail.wrapping_sub(cursor);
+                    if cursor < CLAIMING && (behind as isize) >= 0 {
+                        lag = lag.max(behind);
                     }
                 }
                 // Acquire: pairs with the AcqRel link in `next_segment`.
@@ -236,5 +243,32 @@ impl Drop for Cursors {
             let segment = unsafe { Box::from_raw(next) };
             next = segment.next.load(Ordering::Relaxed);
         }
+    }
+}
+
+#[cfg(all(test, not(ringbus_loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lag_is_the_slowest_cursor_behind_tail() {
+        let cursors = Cursors::new();
+        assert_eq!(cursors.lag(7), 0, "no subscriber");
+        let _a = cursors.join(3);
+        let _b = cursors.join(5);
+        assert_eq!(cursors.lag(7), 4);
+    }
+
+    #[test]
+    fn a_cursor_past_a_stale_tail_holds_nothing_back() {
+        // A multi-publisher that loaded `tail` = 4 before other publishers
+        // claimed up to 6 and a subscriber read to 6 must not see that
+        // subscriber a whole ring behind (it used to: 4 - 6 wrapped to
+        // usize::MAX - 1, the claim said `Full` and the publisher slept).
+        let cursors = Cursors::new();
+        let _ahead = cursors.join(6);
+        assert_eq!(cursors.lag(4), 0);
+        let _behind = cursors.join(2);
+        assert_eq!(cursors.lag(4), 2);
     }
 }
