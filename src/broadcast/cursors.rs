@@ -146,6 +146,10 @@ impl Cursors {
         let mut next = segment.next.load(Ordering::Acquire);
         if next.is_null() {
             let fresh = Box::into_raw(Box::new(Segment::new()));
+            // AcqRel on success: the Release half publishes the initialised
+            // segment to the Acquire loads of `next` (here, in `lag` and in
+            // other joiners). Acquire on failure: pairs with the winner's
+            // Release, so the segment it linked is initialised for us.
             match segment.next.compare_exchange(
                 ptr::null_mut(),
                 fresh,
