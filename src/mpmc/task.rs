@@ -109,12 +109,6 @@ impl<T> Sender<T> {
     }
 }
 
-/// Where a sender's sends wait (for the pipeline's sink).
-#[cfg(feature = "async")]
-pub(crate) fn not_full<T>(tx: &Sender<T>) -> &Signal {
-    &tx.ring.not_full
-}
-
 impl<T> Ring<T> {
     /// Whether a receive would not block, claiming nothing.
     pub(crate) fn is_ready(&self) -> bool {

@@ -69,11 +69,11 @@ impl<T> crate::future::sealed::StreamSource for Puller<T> {
         slot: &mut crate::future::sealed::Slot,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Result<T, RecvError>> {
-        slot.0.poll(&mut crate::mpmc::task::Recv(&self.rx), cx)
+        crate::future::sealed::StreamSource::poll_recv(&mut self.rx, slot, cx)
     }
 
     fn cancel(&self, slot: &mut crate::future::sealed::Slot) {
-        slot.0.cancel(Source::signal(&self.rx).0);
+        crate::future::sealed::StreamSource::cancel(&self.rx, slot);
     }
 }
 
@@ -87,14 +87,10 @@ impl<T> crate::future::sealed::SinkTarget for Pusher<T> {
         value: &mut Option<T>,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Result<(), SendError<T>>> {
-        let op = crate::mpmc::task::Send {
-            tx: &self.tx,
-            value: value.take(),
-        };
-        crate::wait::task::poll_send(&mut slot.0, op, value, |op| op.value.take(), cx)
+        crate::future::sealed::SinkTarget::poll_send(&mut self.tx, slot, value, cx)
     }
 
     fn cancel(&self, slot: &mut crate::future::sealed::Slot) {
-        slot.0.cancel(crate::mpmc::task::not_full(&self.tx));
+        crate::future::sealed::SinkTarget::cancel(&self.tx, slot);
     }
 }

@@ -157,10 +157,10 @@ impl<Req, Rep> crate::future::sealed::StreamSource for Replier<Req, Rep> {
         slot: &mut crate::future::sealed::Slot,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Result<Request<Req, Rep>, RecvError>> {
-        slot.0.poll(&mut crate::mpmc::task::Recv(&self.rx), cx)
+        crate::future::sealed::StreamSource::poll_recv(&mut self.rx, slot, cx)
     }
 
     fn cancel(&self, slot: &mut crate::future::sealed::Slot) {
-        slot.0.cancel(Source::signal(&self.rx).0);
+        crate::future::sealed::StreamSource::cancel(&self.rx, slot);
     }
 }
