@@ -47,10 +47,10 @@ use std::time::{Duration, Instant};
 use criterion::{criterion_group, Criterion, Throughput};
 use disruptor::{BusySpinWithSpinLoopHint, Producer};
 use ringbus::broadcast::{self, lossy};
-use ringbus::{spsc, TryRecvError, TrySendError, Wait};
+use ringbus::{TryRecvError, TrySendError, Wait};
 
 mod common;
-use common::{pingpong, pingpong_samples, quantile, run, spin_for, Seen, Spinner};
+use common::{pp_spsc, quantile, run, spin_for, timed, Seen, Spinner};
 
 /// Slots in every ring of this file.
 const CAPACITY: usize = 1024;
@@ -539,31 +539,6 @@ fn pp_lossy(n: u64, record: bool) -> (Duration, Vec<u64>) {
     timed(n, "ringbus lossy", record, ping, echo)
 }
 
-/// Two spsc rings with `wait`: the reference.
-fn pp_spsc(n: u64, wait: Wait, record: bool) -> (Duration, Vec<u64>) {
-    let (ping_tx, ping_rx) = spsc::Builder::new(CAPACITY).wait(wait).build::<u64>();
-    let (pong_tx, pong_rx) = spsc::Builder::new(CAPACITY).wait(wait).build::<u64>();
-    let spin = wait == Wait::Spin;
-    let ping = move |i| {
-        if spin {
-            ping_tx.try_send(i).expect("a ping-pong ring is never full");
-            spin_for(|| pong_rx.try_recv().ok())
-        } else {
-            ping_tx.send(i).unwrap();
-            pong_rx.recv().unwrap()
-        }
-    };
-    let echo = move || {
-        if spin {
-            let v = spin_for(|| ping_rx.try_recv().ok());
-            pong_tx.try_send(v).expect("a ping-pong ring is never full");
-        } else {
-            pong_tx.send(ping_rx.recv().unwrap()).unwrap();
-        }
-    };
-    timed(n, "ringbus spsc", record, ping, echo)
-}
-
 /// A `bus` each way, blocking.
 fn pp_bus(n: u64, record: bool) -> (Duration, Vec<u64>) {
     let mut ping_tx = bus::Bus::<u64>::new(CAPACITY);
@@ -605,33 +580,20 @@ fn pp_crossbeam(n: u64, record: bool) -> (Duration, Vec<u64>) {
     timed(n, "crossbeam", record, ping, echo)
 }
 
-/// Runs the ping-pong, with per-round-trip samples when `record`.
-fn timed<P, E>(n: u64, peer: &str, record: bool, ping: P, echo: E) -> (Duration, Vec<u64>)
-where
-    P: FnMut(u64) -> u64 + Send,
-    E: FnMut() + Send,
-{
-    if record {
-        let start = Instant::now();
-        let samples = pingpong_samples(n, peer, ping, echo);
-        (start.elapsed(), samples)
-    } else {
-        (pingpong(n, peer, ping, echo), Vec::new())
-    }
-}
-
 /// A ping-pong peer: `n` round trips, recorded or not.
 type PingPong = (&'static str, fn(u64, bool) -> (Duration, Vec<u64>));
 
 const PINGPONG: [PingPong; 8] = [
     ("broadcast_spin", |n, r| pp_broadcast(n, Wait::Spin, r)),
-    ("spsc_spin", |n, r| pp_spsc(n, Wait::Spin, r)),
+    ("spsc_spin", |n, r| pp_spsc(n, CAPACITY, Wait::Spin, r)),
     ("lossy_spin", pp_lossy),
     ("tokio_try_recv_spin", pp_tokio),
     ("broadcast_backoff", |n, r| {
         pp_broadcast(n, Wait::Backoff, r)
     }),
-    ("spsc_backoff", |n, r| pp_spsc(n, Wait::Backoff, r)),
+    ("spsc_backoff", |n, r| {
+        pp_spsc(n, CAPACITY, Wait::Backoff, r)
+    }),
     ("crossbeam_blocking", pp_crossbeam),
     ("bus_blocking", pp_bus),
 ];

@@ -21,31 +21,16 @@
 //! ZeroMQ peer); `RINGBUS_BENCH_ROUNDS=N` sets the round trips per
 //! percentile row (default 200 000). See `docs/benchmarks.md`.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use criterion::{criterion_group, Criterion};
-use ringbus::{reqrep, spsc, Wait};
+use ringbus::{reqrep, Wait};
 
 mod common;
-use common::{pingpong, pingpong_samples, quantile, spin_for};
+use common::{pp_spsc, quantile, spin_for, timed};
 
 /// Slots in every ring of this file.
 const CAPACITY: usize = 1024;
-
-/// Runs the ping-pong, with per-round-trip samples when `record`.
-fn timed<P, E>(n: u64, peer: &str, record: bool, ping: P, echo: E) -> (Duration, Vec<u64>)
-where
-    P: FnMut(u64) -> u64 + Send,
-    E: FnMut() + Send,
-{
-    if record {
-        let start = Instant::now();
-        let samples = pingpong_samples(n, peer, ping, echo);
-        (start.elapsed(), samples)
-    } else {
-        (pingpong(n, peer, ping, echo), Vec::new())
-    }
-}
 
 /// ringbus `reqrep` with `wait`.
 fn pp_reqrep(n: u64, wait: Wait, record: bool) -> (Duration, Vec<u64>) {
@@ -64,31 +49,6 @@ fn pp_reqrep(n: u64, wait: Wait, record: bool) -> (Duration, Vec<u64>) {
         request.reply(v).expect("requester stopped waiting");
     };
     timed(n, "ringbus reqrep", record, ping, echo)
-}
-
-/// Two ringbus `spsc` rings with `wait`, one each way.
-fn pp_spsc(n: u64, wait: Wait, record: bool) -> (Duration, Vec<u64>) {
-    let (ping_tx, ping_rx) = spsc::Builder::new(CAPACITY).wait(wait).build::<u64>();
-    let (pong_tx, pong_rx) = spsc::Builder::new(CAPACITY).wait(wait).build::<u64>();
-    let spin = wait == Wait::Spin;
-    let ping = move |i| {
-        if spin {
-            ping_tx.try_send(i).expect("a ping-pong ring is never full");
-            spin_for(|| pong_rx.try_recv().ok())
-        } else {
-            ping_tx.send(i).unwrap();
-            pong_rx.recv().unwrap()
-        }
-    };
-    let echo = move || {
-        if spin {
-            let v = spin_for(|| ping_rx.try_recv().ok());
-            pong_tx.try_send(v).expect("a ping-pong ring is never full");
-        } else {
-            pong_tx.send(ping_rx.recv().unwrap()).unwrap();
-        }
-    };
-    timed(n, "ringbus spsc pair", record, ping, echo)
 }
 
 /// A crossbeam channel each way, blocking.
@@ -135,9 +95,11 @@ fn peers() -> Vec<PingPong> {
     #[allow(unused_mut)]
     let mut peers: Vec<PingPong> = vec![
         ("reqrep_spin", |n, r| pp_reqrep(n, Wait::Spin, r)),
-        ("spsc_pair_spin", |n, r| pp_spsc(n, Wait::Spin, r)),
+        ("spsc_pair_spin", |n, r| pp_spsc(n, CAPACITY, Wait::Spin, r)),
         ("reqrep_backoff", |n, r| pp_reqrep(n, Wait::Backoff, r)),
-        ("spsc_pair_backoff", |n, r| pp_spsc(n, Wait::Backoff, r)),
+        ("spsc_pair_backoff", |n, r| {
+            pp_spsc(n, CAPACITY, Wait::Backoff, r)
+        }),
         ("crossbeam_pair_blocking", pp_crossbeam),
     ];
     #[cfg(feature = "zmq")]

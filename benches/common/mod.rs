@@ -281,3 +281,48 @@ pub fn spin_for<T>(mut f: impl FnMut() -> Option<T>) -> T {
         spin.wait();
     }
 }
+
+/// Runs the ping-pong, with per-round-trip samples when `record`.
+pub fn timed<P, E>(n: u64, peer: &str, record: bool, ping: P, echo: E) -> (Duration, Vec<u64>)
+where
+    P: FnMut(u64) -> u64 + Send,
+    E: FnMut() + Send,
+{
+    if record {
+        let start = Instant::now();
+        let samples = pingpong_samples(n, peer, ping, echo);
+        (start.elapsed(), samples)
+    } else {
+        (pingpong(n, peer, ping, echo), Vec::new())
+    }
+}
+
+/// Two ringbus `spsc` rings of `capacity` with `wait`, one each way: the
+/// reference round trip the broadcast and req/rep benches compare with.
+pub fn pp_spsc(n: u64, capacity: usize, wait: ringbus::Wait, record: bool) -> (Duration, Vec<u64>) {
+    let (ping_tx, ping_rx) = ringbus::spsc::Builder::new(capacity)
+        .wait(wait)
+        .build::<u64>();
+    let (pong_tx, pong_rx) = ringbus::spsc::Builder::new(capacity)
+        .wait(wait)
+        .build::<u64>();
+    let spin = wait == ringbus::Wait::Spin;
+    let ping = move |i| {
+        if spin {
+            ping_tx.try_send(i).expect("a ping-pong ring is never full");
+            spin_for(|| pong_rx.try_recv().ok())
+        } else {
+            ping_tx.send(i).unwrap();
+            pong_rx.recv().unwrap()
+        }
+    };
+    let echo = move || {
+        if spin {
+            let v = spin_for(|| ping_rx.try_recv().ok());
+            pong_tx.try_send(v).expect("a ping-pong ring is never full");
+        } else {
+            pong_tx.send(ping_rx.recv().unwrap()).unwrap();
+        }
+    };
+    timed(n, "ringbus spsc pair", record, ping, echo)
+}
