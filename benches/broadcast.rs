@@ -7,9 +7,14 @@
 //! delivered *per subscriber* per second.
 //!
 //! - `broadcast_1to1_spin`: publisher pinned to core 0, one subscriber pinned
-//!   to core 1, every peer busy-spinning (the spinning peers of this crate's
-//!   benches share `common::Spinner`; disruptor uses its own
-//!   `BusySpinWithSpinLoopHint`).
+//!   to core 1, every peer busy-spinning in its own way: ringbus's blocking
+//!   `send`/`recv` with `Wait::Spin`, disruptor's `BusySpinWithSpinLoopHint`,
+//!   and for peers without a spinning wait of their own (and the
+//!   `ringbus_try_spin` row) `try_` calls in the loop `common::Spinner`
+//!   shares. A spinning 1 → 1 ring settles in one of two steady states,
+//!   hundreds of messages apart or right behind each other, with a 2–8×
+//!   throughput gap between them; see `ringbus::wait::pace` (private) and
+//!   docs/benchmarks.md.
 //! - `broadcast_1to2`: one publisher and two subscribers, three threads on
 //!   the two cores of the reference machine, unpinned, each peer with its
 //!   default blocking wait. Peers that only spin (disruptor) are here too:
@@ -82,8 +87,72 @@ fn pinned(subscribers: usize) -> bool {
 // ---------------------------------------------------------------------------
 // ringbus
 
-/// ringbus `broadcast`, `Wait::Spin`, `try_send` / `try_recv` in spin loops.
-fn ringbus_spin(n: u64, subscribers: usize) -> Duration {
+/// ringbus `broadcast` with `wait`: blocking `send` / `recv`, so ringbus
+/// waits its own way (with `Wait::Spin` it busy-spins, as disruptor's
+/// handlers do with their wait strategy).
+fn ringbus_blocking(n: u64, subscribers: usize, wait: Wait) -> Duration {
+    let (tx, rx) = broadcast::Builder::new(CAPACITY).wait(wait).build::<u64>();
+    let consume: Vec<_> = (0..subscribers)
+        .map(|_| {
+            let mut rx = rx.clone();
+            move || {
+                let mut seen = Seen::default();
+                for i in 0..n {
+                    seen.take(*rx.recv().expect("ringbus: message lost"), i);
+                }
+                seen
+            }
+        })
+        .collect();
+    drop(rx);
+    let produce = move || (0..n).for_each(|i| tx.send(i).expect("subscribers gone"));
+    let pin = pinned(subscribers);
+    finish(
+        n,
+        subscribers,
+        "ringbus blocking",
+        run(vec![produce], consume, pin),
+    )
+}
+
+/// ringbus `broadcast`, `Wait::Spin`, subscribers taking every available
+/// message at once (`recv_batch`: one cursor store per batch, as the
+/// Disruptor's handlers do).
+fn ringbus_batch_spin(n: u64, subscribers: usize) -> Duration {
+    let (tx, rx) = broadcast::Builder::new(CAPACITY)
+        .wait(Wait::Spin)
+        .build::<u64>();
+    let consume: Vec<_> = (0..subscribers)
+        .map(|_| {
+            let mut rx = rx.clone();
+            move || {
+                let mut seen = Seen::default();
+                while seen.count < n {
+                    let batch = rx.recv_batch().expect("ringbus: message lost");
+                    for &value in batch.iter() {
+                        seen.take(value, seen.count);
+                    }
+                }
+                seen
+            }
+        })
+        .collect();
+    drop(rx);
+    let produce = move || (0..n).for_each(|i| tx.send(i).expect("subscribers gone"));
+    let pin = pinned(subscribers);
+    finish(
+        n,
+        subscribers,
+        "ringbus batch",
+        run(vec![produce], consume, pin),
+    )
+}
+
+/// ringbus `broadcast`, `Wait::Spin`, but `try_send` / `try_recv` in the
+/// spin loop every spinning peer of these benches shares (`common::Spinner`)
+/// instead of ringbus's own wait: no pacing (see `wait::pace`), so the run
+/// settles wherever the two loops' code shapes put it.
+fn ringbus_try_spin(n: u64, subscribers: usize) -> Duration {
     let (tx, rx) = broadcast::Builder::new(CAPACITY)
         .wait(Wait::Spin)
         .build::<u64>();
@@ -123,83 +192,7 @@ fn ringbus_spin(n: u64, subscribers: usize) -> Duration {
     finish(
         n,
         subscribers,
-        "ringbus spin",
-        run(vec![produce], consume, pin),
-    )
-}
-
-/// ringbus `broadcast`, `Wait::Spin`, subscribers taking every available
-/// message at once (`try_recv_batch`: one cursor store per batch, as the
-/// Disruptor's handlers do).
-fn ringbus_batch_spin(n: u64, subscribers: usize) -> Duration {
-    let (tx, rx) = broadcast::Builder::new(CAPACITY)
-        .wait(Wait::Spin)
-        .build::<u64>();
-    let consume: Vec<_> = (0..subscribers)
-        .map(|_| {
-            let mut rx = rx.clone();
-            move || {
-                let mut seen = Seen::default();
-                let mut spin = Spinner::new();
-                while seen.count < n {
-                    match rx.try_recv_batch() {
-                        Ok(batch) => {
-                            for &value in batch.iter() {
-                                seen.take(value, seen.count);
-                            }
-                            spin = Spinner::new();
-                        }
-                        Err(TryRecvError::Empty) => spin.wait(),
-                        Err(TryRecvError::Disconnected) => panic!("ringbus: message lost"),
-                    }
-                }
-                seen
-            }
-        })
-        .collect();
-    drop(rx);
-    let produce = move || {
-        for i in 0..n {
-            let mut value = i;
-            let mut spin = Spinner::new();
-            while let Err(TrySendError::Full(v)) = tx.try_send(value) {
-                value = v;
-                spin.wait();
-            }
-        }
-    };
-    let pin = pinned(subscribers);
-    finish(
-        n,
-        subscribers,
-        "ringbus batch",
-        run(vec![produce], consume, pin),
-    )
-}
-
-/// ringbus `broadcast`, blocking `send` / `recv` with the default wait
-/// (`Backoff`).
-fn ringbus_blocking(n: u64, subscribers: usize) -> Duration {
-    let (tx, rx) = broadcast::channel::<u64>(CAPACITY);
-    let consume: Vec<_> = (0..subscribers)
-        .map(|_| {
-            let mut rx = rx.clone();
-            move || {
-                let mut seen = Seen::default();
-                for i in 0..n {
-                    seen.take(*rx.recv().expect("ringbus: message lost"), i);
-                }
-                seen
-            }
-        })
-        .collect();
-    drop(rx);
-    let produce = move || (0..n).for_each(|i| tx.send(i).expect("subscribers gone"));
-    let pin = pinned(subscribers);
-    finish(
-        n,
-        subscribers,
-        "ringbus blocking",
+        "ringbus try spin",
         run(vec![produce], consume, pin),
     )
 }
@@ -449,9 +442,10 @@ fn crossbeam_fanout(n: u64, subscribers: usize, spin: bool) -> Duration {
 fn one_to_one_spin(c: &mut Criterion) {
     let mut group = c.benchmark_group("broadcast_1to1_spin");
     group.throughput(Throughput::Elements(1));
-    let peers: [Peer; 6] = [
-        ("ringbus_spin", ringbus_spin),
+    let peers: [Peer; 7] = [
+        ("ringbus_spin", |n, s| ringbus_blocking(n, s, Wait::Spin)),
         ("ringbus_batch_spin", ringbus_batch_spin),
+        ("ringbus_try_spin", ringbus_try_spin),
         ("ringbus_lossy_spin", |n, s| ringbus_lossy(n, s, Wait::Spin)),
         ("disruptor_busy_spin", disruptor),
         ("tokio_try_recv_spin", |n, s| tokio_broadcast(n, s, true)),
@@ -468,7 +462,9 @@ fn one_to_two(c: &mut Criterion) {
     let mut group = c.benchmark_group("broadcast_1to2");
     group.throughput(Throughput::Elements(1));
     let peers: [Peer; 6] = [
-        ("ringbus_backoff", ringbus_blocking),
+        ("ringbus_backoff", |n, s| {
+            ringbus_blocking(n, s, Wait::Backoff)
+        }),
         ("ringbus_lossy_backoff", |n, s| {
             ringbus_lossy(n, s, Wait::Backoff)
         }),
@@ -489,11 +485,14 @@ fn one_to_two(c: &mut Criterion) {
 // ---------------------------------------------------------------------------
 // Ping-pong: publish→receive latency
 
-/// Two broadcast rings with `wait`, one each way.
-fn pp_broadcast(n: u64, wait: Wait, record: bool) -> (Duration, Vec<u64>) {
+/// Two broadcast rings with `wait`, one each way. With `Wait::Spin` and
+/// `!own_wait`, `try_` calls in the shared spin loop (as the spsc reference
+/// does); otherwise blocking `send` / `recv`, which wait ringbus's own way
+/// (paced: see `wait::pace`).
+fn pp_broadcast(n: u64, wait: Wait, own_wait: bool, record: bool) -> (Duration, Vec<u64>) {
     let (ping_tx, mut ping_rx) = broadcast::Builder::new(CAPACITY).wait(wait).build::<u64>();
     let (pong_tx, mut pong_rx) = broadcast::Builder::new(CAPACITY).wait(wait).build::<u64>();
-    let spin = wait == Wait::Spin;
+    let spin = wait == Wait::Spin && !own_wait;
     let ping = move |i| {
         if spin {
             ping_tx.try_send(i).expect("a ping-pong ring is never full");
@@ -583,13 +582,18 @@ fn pp_crossbeam(n: u64, record: bool) -> (Duration, Vec<u64>) {
 /// A ping-pong peer: `n` round trips, recorded or not.
 type PingPong = (&'static str, fn(u64, bool) -> (Duration, Vec<u64>));
 
-const PINGPONG: [PingPong; 8] = [
-    ("broadcast_spin", |n, r| pp_broadcast(n, Wait::Spin, r)),
+const PINGPONG: [PingPong; 9] = [
+    ("broadcast_spin", |n, r| {
+        pp_broadcast(n, Wait::Spin, false, r)
+    }),
+    ("broadcast_spin_recv", |n, r| {
+        pp_broadcast(n, Wait::Spin, true, r)
+    }),
     ("spsc_spin", |n, r| pp_spsc(n, CAPACITY, Wait::Spin, r)),
     ("lossy_spin", pp_lossy),
     ("tokio_try_recv_spin", pp_tokio),
     ("broadcast_backoff", |n, r| {
-        pp_broadcast(n, Wait::Backoff, r)
+        pp_broadcast(n, Wait::Backoff, true, r)
     }),
     ("spsc_backoff", |n, r| {
         pp_spsc(n, CAPACITY, Wait::Backoff, r)

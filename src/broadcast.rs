@@ -87,7 +87,7 @@
 
 use std::cell::Cell;
 use std::fmt;
-use std::mem::MaybeUninit;
+use std::mem::{self, MaybeUninit};
 use std::ops::Deref;
 use std::time::{Duration, Instant};
 
@@ -96,6 +96,7 @@ use crate::error::{
 };
 use crate::stats::{count_full_wait, BroadcastStats, SubscriberStats};
 use crate::sync::{Arc, AtomicBool, AtomicUsize, CachePadded, Ordering, UnsafeCell};
+use crate::wait::pace::Pace;
 use crate::wait::{self, Signal, Wait};
 
 mod cursors;
@@ -174,7 +175,8 @@ impl Builder {
             ring: ring.clone(),
             tail: Cell::new(0),
             gate: Cell::new(0),
-            slot_empty: Cell::new(true),
+            emptied: Cell::new(None),
+            pace: Cell::new(Pace::default()),
         };
         let subscriber = Subscriber::join(ring, 0);
         (publisher, subscriber)
@@ -323,6 +325,11 @@ impl<T> Ring<T> {
 
 impl<T> Drop for Ring<T> {
     fn drop(&mut self) {
+        if !mem::needs_drop::<T>() {
+            // Nothing to drop, and the publisher kept no record of the slot
+            // a loan emptied (see `Publisher::emptied`).
+            return;
+        }
         // Relaxed: `&mut self`: every handle is gone, and dropping the last
         // `Arc` ordered their stores before this point.
         let tail = self.tail.load(Ordering::Relaxed);
@@ -353,9 +360,14 @@ pub struct Publisher<T> {
     /// The slowest cursor as last seen: a lower bound, rescanned when the
     /// ring looks full.
     gate: Cell<usize>,
-    /// Whether the slot at `tail` holds no message: true during the first lap
-    /// and after a loan emptied it.
-    slot_empty: Cell<bool>,
+    /// The sequence whose slot `empty_slot` emptied last. The slot at `tail`
+    /// holds a message unless `tail` is on the first lap or equals this (a
+    /// loan emptied it and was dropped unpublished). Kept only for a `T` with
+    /// drop glue: every other `T` is simply overwritten, and the send path
+    /// then keeps no bookkeeping at all.
+    emptied: Cell<Option<usize>>,
+    /// Whether to pause before polling the cursors again (see `wait::pace`).
+    pace: Cell<Pace>,
 }
 
 impl<T> Publisher<T> {
@@ -377,6 +389,7 @@ impl<T> Publisher<T> {
     /// drop(subscriber);
     /// assert_eq!(publisher.try_send(3), Err(TrySendError::Disconnected(3)));
     /// ```
+    #[inline(always)]
     pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
         match self.start_send() {
             Ok(()) => {
@@ -410,6 +423,7 @@ impl<T> Publisher<T> {
     /// drop(publisher);
     /// assert_eq!(reader.join().unwrap(), [0, 1, 2, 3, 4]);
     /// ```
+    #[inline(always)]
     pub fn send(&self, value: T) -> Result<(), SendError<T>> {
         self.send_until(value, None).map_err(|err| match err {
             SendTimeoutError::Disconnected(value) | SendTimeoutError::Timeout(value) => {
@@ -440,6 +454,7 @@ impl<T> Publisher<T> {
         self.send_until(value, wait::deadline(timeout))
     }
 
+    #[inline(always)]
     fn send_until(&self, value: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
         match self.wait_for_room(deadline) {
             Some(Ok(())) => {
@@ -453,10 +468,30 @@ impl<T> Publisher<T> {
 
     /// Waits until the slot at `tail` may be written (`Some(Ok)`), there is
     /// no subscriber (`Some(Err)`), or `deadline` passes (`None`).
+    #[inline(always)]
     fn wait_for_room(&self, deadline: Option<Instant>) -> Option<Result<(), ()>> {
+        if self.gate_open() {
+            // Room for sure: no poll of the cursors, no wait.
+            return Some(if self.ring.cursors.live() == 0 {
+                Err(())
+            } else {
+                Ok(())
+            });
+        }
+        self.wait_gate_closed(deadline)
+    }
+
+    /// `wait_for_room` once the cached gate is closed: kept out of line so
+    /// that the send fast path stays small.
+    #[inline(never)]
+    fn wait_gate_closed(&self, deadline: Option<Instant>) -> Option<Result<(), ()>> {
         let ring = &*self.ring;
+        let mut pace = self.pace.get();
+        pace.before_poll();
+        let mut polls = 0;
         let mut waited = false;
-        wait::block(ring.wait, &ring.not_full, deadline, || {
+        let found = wait::block(ring.wait, &ring.not_full, deadline, || {
+            polls += 1;
             match self.start_send() {
                 Ok(()) => Some(Ok(())),
                 Err(TrySendError::Disconnected(())) => Some(Err(())),
@@ -465,7 +500,10 @@ impl<T> Publisher<T> {
                     None
                 }
             }
-        })
+        });
+        pace.after_wait(polls);
+        self.pace.set(pace);
+        found
     }
 
     /// Checks that a subscriber exists and that every cursor is past the
@@ -489,34 +527,53 @@ impl<T> Publisher<T> {
     /// when the cached gate says no.
     #[inline]
     fn has_room(&self) -> bool {
-        let tail = self.tail.get();
-        let capacity = self.ring.capacity();
-        // The cached gate is a lower bound: the ring is *possibly* full.
-        if tail.wrapping_sub(self.gate.get()) < capacity {
+        if self.gate_open() {
             return true;
         }
+        // The cached gate is a lower bound: the ring is *possibly* full.
+        let tail = self.tail.get();
+        let capacity = self.ring.capacity();
         let lag = self.ring.cursors.lag(tail);
         self.gate.set(tail.wrapping_sub(lag));
         // It *really* is full only if the slowest is a whole ring behind.
         lag < capacity
     }
 
+    /// Whether the cached gate alone shows room at `tail` (no cursor read).
+    #[inline]
+    fn gate_open(&self) -> bool {
+        self.tail.get().wrapping_sub(self.gate.get()) < self.ring.capacity()
+    }
+
     /// Drops the old message in the slot at `tail`, if any, leaving it empty.
     /// Only after `has_room` said yes.
+    #[inline]
     fn empty_slot(&self) {
-        if !self.slot_empty.get() {
-            let slot = self.ring.slot(self.tail.get());
+        if !mem::needs_drop::<T>() {
+            return;
+        }
+        let tail = self.tail.get();
+        if !self.slot_is_empty(tail) {
+            let slot = self.ring.slot(tail);
             // Every cursor is past the old message (`has_room`'s Acquire scan
             // pairs with the subscribers' Release cursor stores).
-            // SAFETY: so nobody reads it any more; it was initialised
-            // (`slot_empty` is false) and is dropped once, here.
+            // SAFETY: so nobody reads it any more; it was initialised (see
+            // `slot_is_empty`) and is dropped once, here.
             slot.with_mut(|slot| unsafe { (*slot).assume_init_drop() });
-            self.slot_empty.set(true);
+            self.emptied.set(Some(tail));
         }
     }
 
-    /// Writes `value` at `tail` and publishes it. Only after `has_room`.
+    /// Whether the slot at `tail` (the next to write) holds no message: on
+    /// the first lap, or after `empty_slot` emptied it. Exact only for a `T`
+    /// with drop glue (see `emptied`).
     #[inline]
+    fn slot_is_empty(&self, tail: usize) -> bool {
+        tail < self.ring.capacity() || self.emptied.get() == Some(tail)
+    }
+
+    /// Writes `value` at `tail` and publishes it. Only after `has_room`.
+    #[inline(always)]
     fn write(&self, value: T) {
         self.empty_slot();
         let slot = self.ring.slot(self.tail.get());
@@ -527,7 +584,7 @@ impl<T> Publisher<T> {
     }
 
     /// Publishes the (written) slot at `tail`.
-    #[inline]
+    #[inline(always)]
     fn publish(&self) {
         let ring = &*self.ring;
         let tail = self.tail.get().wrapping_add(1);
@@ -535,8 +592,6 @@ impl<T> Publisher<T> {
         // write of the slot happens before their reads.
         ring.tail.store(tail, Ordering::Release);
         self.tail.set(tail);
-        // The next slot holds a message once the ring has wrapped.
-        self.slot_empty.set(tail < ring.capacity());
         if ring.wait.may_sleep() {
             ring.not_empty.notify();
         }
@@ -693,9 +748,10 @@ impl<T> Publisher<T> {
 impl<T> Drop for Publisher<T> {
     fn drop(&mut self) {
         // Relaxed: read by the ring's drop, after the `Arc` synchronised.
+        let tail = self.tail.get();
         self.ring
             .tail_slot_empty
-            .store(self.slot_empty.get(), Ordering::Relaxed);
+            .store(self.emptied.get() == Some(tail), Ordering::Relaxed);
         // Release: pairs with the subscribers' Acquire load of the flag; the
         // last `tail` store happens before they see it.
         self.ring.publisher_gone.store(true, Ordering::Release);
@@ -812,6 +868,8 @@ pub struct Subscriber<T> {
     tail: usize,
     /// Where the cursor started: `cursor - start` messages were received.
     start: usize,
+    /// Whether to pause before polling again (see `wait::pace`).
+    pace: Pace,
 }
 
 impl<T> Subscriber<T> {
@@ -823,6 +881,7 @@ impl<T> Subscriber<T> {
             cursor: position,
             tail: position,
             start: position,
+            pace: Pace::default(),
         }
     }
 
@@ -844,6 +903,7 @@ impl<T> Subscriber<T> {
     /// assert_eq!(*subscriber.try_recv().unwrap(), 1);
     /// assert_eq!(subscriber.try_recv().unwrap_err(), TryRecvError::Disconnected);
     /// ```
+    #[inline(always)]
     pub fn try_recv(&mut self) -> Result<Sample<'_, T>, TryRecvError> {
         self.start_recv()?;
         Ok(self.sample())
@@ -861,6 +921,7 @@ impl<T> Subscriber<T> {
     /// let sample = subscriber.recv().unwrap();
     /// assert_eq!(sample.as_str(), "in place"); // a `&String` in the ring
     /// ```
+    #[inline(always)]
     pub fn recv(&mut self) -> Result<Sample<'_, T>, RecvError> {
         match self.wait_for_message(None) {
             Some(Ok(())) => Ok(self.sample()),
@@ -915,6 +976,7 @@ impl<T> Subscriber<T> {
     /// drop(batch);
     /// assert!(subscriber.try_recv().is_err());
     /// ```
+    #[inline]
     pub fn try_recv_batch(&mut self) -> Result<Batch<'_, T>, TryRecvError> {
         self.start_recv()?;
         Ok(self.batch())
@@ -938,6 +1000,7 @@ impl<T> Subscriber<T> {
     /// }
     /// assert_eq!(seen, 100);
     /// ```
+    #[inline(always)]
     pub fn recv_batch(&mut self) -> Result<Batch<'_, T>, RecvError> {
         match self.wait_for_message(None) {
             Some(Ok(())) => Ok(self.batch()),
@@ -945,17 +1008,37 @@ impl<T> Subscriber<T> {
         }
     }
 
+    /// Waits until a message waits at the cursor (`Some(Ok)`), everything is
+    /// read and the publisher gone (`Some(Err)`), or `deadline` passes
+    /// (`None`).
+    #[inline(always)]
     fn wait_for_message(&mut self, deadline: Option<Instant>) -> Option<Result<(), ()>> {
+        if self.tail != self.cursor {
+            // Known available: no poll, no wait.
+            return Some(Ok(()));
+        }
+        self.wait_caught_up(deadline)
+    }
+
+    /// `wait_for_message` once every message known available is read: kept
+    /// out of line so that the receive fast path stays small.
+    #[inline(never)]
+    fn wait_caught_up(&mut self, deadline: Option<Instant>) -> Option<Result<(), ()>> {
+        self.pace.before_poll();
         let ring = &*self.ring;
         let cursor = self.cursor;
         let tail = &mut self.tail;
-        wait::block(ring.wait, &ring.not_empty, deadline, || {
+        let mut polls = 0;
+        let found = wait::block(ring.wait, &ring.not_empty, deadline, || {
+            polls += 1;
             match start_recv(ring, cursor, tail) {
                 Ok(()) => Some(Ok(())),
                 Err(TryRecvError::Disconnected) => Some(Err(())),
                 Err(TryRecvError::Empty) => None,
             }
-        })
+        });
+        self.pace.after_wait(polls);
+        found
     }
 
     /// Checks that a message waits at the cursor.
@@ -965,6 +1048,7 @@ impl<T> Subscriber<T> {
     }
 
     /// A sample of the message at the cursor. Only after `start_recv`.
+    #[inline(always)]
     fn sample(&mut self) -> Sample<'_, T> {
         let slot = self.ring.slot(self.cursor);
         // The cursor is below the `tail` we acquired, and the publisher will
@@ -979,6 +1063,7 @@ impl<T> Subscriber<T> {
     }
 
     /// A batch of every message known available. Only after `start_recv`.
+    #[inline]
     fn batch(&mut self) -> Batch<'_, T> {
         let len = self.tail.wrapping_sub(self.cursor);
         Batch {
@@ -988,7 +1073,7 @@ impl<T> Subscriber<T> {
     }
 
     /// Moves the cursor `count` messages on, releasing their slots.
-    #[inline]
+    #[inline(always)]
     fn advance(&mut self, count: usize) {
         self.cursor = self.cursor.wrapping_add(count);
         // Release: pairs with the publisher's Acquire scan of the cursors;
@@ -1162,6 +1247,7 @@ pub struct Sample<'a, T> {
 impl<T> Deref for Sample<'_, T> {
     type Target = T;
 
+    #[inline]
     fn deref(&self) -> &T {
         // SAFETY: see `Subscriber::sample`: the message stays in place and
         // initialised until this sample drops.
@@ -1170,6 +1256,7 @@ impl<T> Deref for Sample<'_, T> {
 }
 
 impl<T> Drop for Sample<'_, T> {
+    #[inline]
     fn drop(&mut self) {
         self.subscriber.advance(1);
     }
@@ -1217,6 +1304,7 @@ impl<'a, T> Batch<'a, T> {
     }
 
     /// The messages, oldest first.
+    #[inline]
     pub fn iter(&self) -> BatchIter<'_, T> {
         BatchIter {
             ring: &self.subscriber.ring,
@@ -1238,6 +1326,7 @@ impl<'a, T> Batch<'a, T> {
 }
 
 impl<T> Drop for Batch<'_, T> {
+    #[inline]
     fn drop(&mut self) {
         self.subscriber.advance(self.len);
     }
@@ -1270,6 +1359,7 @@ pub struct BatchIter<'b, T> {
 impl<'b, T> Iterator for BatchIter<'b, T> {
     type Item = &'b T;
 
+    #[inline]
     fn next(&mut self) -> Option<&'b T> {
         if self.next == self.end {
             return None;

@@ -92,6 +92,7 @@ use crate::sync::{
     Condvar, Mutex, Ordering,
 };
 
+pub(crate) mod pace;
 pub(crate) mod task;
 
 /// How a sender waits while the ring is full, and a receiver while it is empty.
