@@ -118,6 +118,15 @@ pub(crate) mod task;
 /// `Spin` and `Yield` suit a thread pinned to a core of its own. On a machine
 /// with more busy threads than cores they waste the time slice the other side
 /// needs: prefer `Backoff`, the default.
+///
+/// A broadcast publisher or subscriber that waits in `send`/`recv` (not in a
+/// loop of its own around `try_send`/`try_recv`) also paces itself: when its
+/// last wait was over within a few polls, the other side is streaming, and
+/// it pauses a few spin-loop hints before polling again. That keeps a
+/// spinning ring in its fast steady state (the two sides far apart) instead
+/// of the slow one (each polling the line the other is writing); a wait for
+/// a lone message is not paced, so latency is unchanged. See
+/// `docs/benchmarks.md`, "Two steady states".
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Wait {
     /// Busy-spin with a spin-loop hint. Never sleeps.
