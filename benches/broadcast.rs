@@ -223,6 +223,7 @@ fn ringbus_lossy(n: u64, subscribers: usize, wait: Wait) -> Duration {
                     got += 1;
                 }
                 assert_eq!(got + missed, n, "lossy: received + missed != sent");
+                // Relaxed: a tally, read after the join.
                 received.fetch_add(got, Ordering::Relaxed);
                 // The tally the common checker expects: every value once.
                 Seen {
@@ -242,7 +243,9 @@ fn ringbus_lossy(n: u64, subscribers: usize, wait: Wait) -> Duration {
         "ringbus lossy",
         run(vec![produce], consume, pin),
     );
+    // Relaxed: tallies, read after the joins.
     LOSSY_RECEIVED.fetch_add(received.load(Ordering::Relaxed), Ordering::Relaxed);
+    // Relaxed: a tally.
     LOSSY_SENT.fetch_add(n * subscribers as u64, Ordering::Relaxed);
     time
 }
@@ -253,7 +256,9 @@ static LOSSY_RECEIVED: AtomicU64 = AtomicU64::new(0);
 static LOSSY_SENT: AtomicU64 = AtomicU64::new(0);
 
 fn report_lossy(peer: &str) {
+    // Relaxed: tallies, on the bench thread.
     let got = LOSSY_RECEIVED.swap(0, Ordering::Relaxed);
+    // Relaxed: a tally.
     let sent = LOSSY_SENT.swap(0, Ordering::Relaxed);
     if sent > 0 {
         eprintln!(

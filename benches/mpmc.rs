@@ -213,6 +213,7 @@ fn array_queue(n: u64, producers: usize, consumers: usize) -> Duration {
                             break v;
                         }
                         if spin.is_long() {
+                            // Acquire: pairs with the producers' Release increments of `done`.
                             let finished = done.load(Ordering::Acquire) == producers;
                             assert!(!finished || !queue.is_empty(), "ArrayQueue: message lost");
                         }

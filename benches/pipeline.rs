@@ -235,6 +235,7 @@ fn zmq_push_pull(n: u64) -> Duration {
             sink.recv_into(&mut buf, 0).expect("zmq recv");
             u64::from_le_bytes(buf)
         });
+        // Relaxed: a stop flag; the join orders the rest.
         done.store(true, Ordering::Relaxed);
         seen
     };

@@ -196,6 +196,7 @@ mod zeromq {
         static ENDPOINT: AtomicUsize = AtomicUsize::new(0);
         let address = format!(
             "inproc://pubsub-bench-{}",
+            // Relaxed: a unique name counter.
             ENDPOINT.fetch_add(1, Ordering::Relaxed)
         );
         let context = zmq::Context::new();

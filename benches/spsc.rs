@@ -549,17 +549,20 @@ fn pp_floor(n: u64) -> Duration {
         move |i| {
             // Release/Acquire: the value is the message; no other data.
             ping.store(i + 1, Ordering::Release);
+            // Acquire: pairs with the echo's Release store of `pong`.
             spin_for(|| match pong.load(Ordering::Acquire) {
                 v if v > i => Some(v - 1),
                 _ => None,
             })
         },
         move || {
+            // Acquire: pairs with the pinger's Release store of `ping`.
             let v = spin_for(|| match ping.load(Ordering::Acquire) {
                 v if v > echoed => Some(v),
                 _ => None,
             });
             echoed = v;
+            // Release: pairs with the pinger's Acquire load of `pong`.
             pong.store(v, Ordering::Release);
         },
     )

@@ -401,6 +401,8 @@ fn floor_pingpong(n: usize) -> Result<Vec<Duration>, String> {
     struct Stop(Arc<CachePadded<AtomicU64>>);
     impl Drop for Stop {
         fn drop(&mut self) {
+            // Release: pairs with the echo's Acquire load of `ping`, which
+            // reads 0 as "stop".
             self.0.store(0, Ordering::Release);
         }
     }
@@ -411,6 +413,7 @@ fn floor_pingpong(n: usize) -> Result<Vec<Duration>, String> {
             let _stop = &stop;
             // Release/Acquire: the number is the whole message.
             ping.store(i + 1, Ordering::Release);
+            // Acquire: pairs with the echo's Release store of `pong`.
             let back = spin_for(|| match pong.load(Ordering::Acquire) {
                 v if v == i + 1 => Some(v),
                 _ => None,
@@ -418,11 +421,13 @@ fn floor_pingpong(n: usize) -> Result<Vec<Duration>, String> {
             Some(back - 1)
         },
         move || {
+            // Acquire: pairs with the pinger's Release store of `ping`.
             let v = spin_for(|| match ping_echo.load(Ordering::Acquire) {
                 v if v != last => Some(v),
                 _ => None,
             });
             last = v;
+            // Release: pairs with the pinger's Acquire load of `pong`.
             pong_echo.store(v, Ordering::Release);
             v != 0
         },

@@ -203,8 +203,10 @@ fn main() -> ExitCode {
             thread::spawn(move || {
                 for order in orders.iter() {
                     if order.qty.unsigned_abs() > MAX_QTY {
+                        // Relaxed: a tally, read after the joins.
                         rejected.fetch_add(1, Ordering::Relaxed);
                     } else {
+                        // Relaxed: a tally, read after the joins.
                         accepted.fetch_add(1, Ordering::Relaxed);
                         exec.send(order).expect("execution is gone");
                     }
@@ -227,7 +229,9 @@ fn main() -> ExitCode {
             let now = epoch.elapsed().as_nanos() as u64;
             latencies.push(now.saturating_sub(order.tick_published));
             let (qty, fills) = &book[order.symbol as usize];
+            // Relaxed: ordered by the Release on `fills` next.
             qty.fetch_add(order.qty as i64, Ordering::Relaxed);
+            // Release: pairs with the position query's Acquire load of `fills`.
             fills.fetch_add(1, Ordering::Release);
             let position = &mut booked[order.symbol as usize];
             position.qty += order.qty as i64;
@@ -254,6 +258,7 @@ fn main() -> ExitCode {
             // after its update of `qty`.
             let fills = fills.load(Ordering::Acquire);
             let position = Position {
+                // Relaxed: after the Acquire load of `fills`.
                 qty: qty.load(Ordering::Relaxed),
                 fills,
             };
@@ -406,7 +411,9 @@ fn main() -> ExitCode {
         deliveries == expected_deliveries,
     );
     let (accepted, rejected) = (
+        // Relaxed: tallies, read after the joins.
         accepted.load(Ordering::Relaxed),
+        // Relaxed: a tally.
         rejected.load(Ordering::Relaxed),
     );
     println!(

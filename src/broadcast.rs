@@ -334,6 +334,7 @@ impl<T> Drop for Ring<T> {
         // `Arc` ordered their stores before this point.
         let tail = self.tail.load(Ordering::Relaxed);
         let mut sequence = tail.saturating_sub(self.capacity());
+        // Relaxed: as `tail` above (`&mut self`).
         if self.tail_slot_empty.load(Ordering::Relaxed) && tail >= self.capacity() {
             // The oldest slot is the one at `tail`, emptied by a loan.
             sequence += 1;
@@ -747,8 +748,8 @@ impl<T> Publisher<T> {
 
 impl<T> Drop for Publisher<T> {
     fn drop(&mut self) {
-        // Relaxed: read by the ring's drop, after the `Arc` synchronised.
         let tail = self.tail.get();
+        // Relaxed: read by the ring's drop, after the `Arc` synchronised.
         self.ring
             .tail_slot_empty
             .store(self.emptied.get() == Some(tail), Ordering::Relaxed);

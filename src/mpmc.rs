@@ -307,6 +307,7 @@ impl<T> Ring<T> {
                 // Another sender claimed `tail` already: look again.
                 _ => {
                     backoff.spin();
+                    // Relaxed: a hint where to look, as above; the stamp decides.
                     tail = self.tail.load(Ordering::Relaxed);
                 }
             }
@@ -377,11 +378,13 @@ impl<T> Ring<T> {
                     }
                     // ...so one more look sees every message: drain first.
                     seen_disconnected = true;
+                    // Relaxed: a hint where to look; the stamp decides.
                     head = self.head.load(Ordering::Relaxed);
                 }
                 // Another receiver claimed `head` already: look again.
                 _ => {
                     backoff.spin();
+                    // Relaxed: a hint where to look, as above; the stamp decides.
                     head = self.head.load(Ordering::Relaxed);
                 }
             }
@@ -405,6 +408,7 @@ impl<T> Ring<T> {
         // Release: pairs with the Acquire stamp load of the sender of index
         // `head + cap`: our read happens before its write.
         let next_lap = head.wrapping_add(self.capacity());
+        // Release: see the comment above `next_lap`.
         slot.stamp.store(free_stamp(next_lap), Ordering::Release);
         if self.wait.may_sleep() {
             self.not_full.notify();
@@ -477,7 +481,9 @@ impl<T> Ring<T> {
             // Relaxed: a snapshot of two counters; re-reading `tail` detects
             // that it moved in between.
             let tail = self.tail.load(Ordering::Relaxed);
+            // Relaxed: part of the snapshot above.
             let head = self.head.load(Ordering::Relaxed);
+            // Relaxed: the re-read of the snapshot above.
             if self.tail.load(Ordering::Relaxed) == tail {
                 let len = diff(tail, head).max(0) as usize;
                 return len.min(self.capacity());
@@ -495,7 +501,9 @@ impl<T> Ring<T> {
         // is normally at least as large (a relaxed pair promises nothing
         // across the two words; `Stats::new` clamps the depth).
         let head = self.head.load(Ordering::Relaxed);
+        // Relaxed: as `head`, a snapshot for reporting.
         let tail = self.tail.load(Ordering::Relaxed);
+        // Relaxed: a counter read for reporting.
         let full_waits = self.full_waits.load(Ordering::Relaxed);
         Stats::new(tail, head, full_waits, self.capacity())
     }
@@ -508,6 +516,7 @@ impl<T> Drop for Ring<T> {
         // in `head..tail` was claimed and written by a sender and claimed by
         // no receiver.
         let head = self.head.load(Ordering::Relaxed);
+        // Relaxed: as `head` above (`&mut self`).
         let tail = self.tail.load(Ordering::Relaxed);
         let mut index = head;
         while index != tail {

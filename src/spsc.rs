@@ -245,6 +245,7 @@ impl<T> Drop for Ring<T> {
         // Relaxed: `&mut self` means both handles are gone, and dropping the
         // last `Arc` ordered their final stores before this point.
         let head = self.head.load(Ordering::Relaxed);
+        // Relaxed: as `head` above (`&mut self`).
         let tail = self.tail.load(Ordering::Relaxed);
         let mut index = head;
         while index != tail {

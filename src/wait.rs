@@ -252,6 +252,7 @@ impl Signal {
     #[cfg(all(test, not(ringbus_loom)))]
     pub(crate) fn registered(&self) -> (usize, usize) {
         let wakers = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        // Relaxed: under the lock, which orders every change to it.
         (wakers.list.len(), self.sleepers.load(Ordering::Relaxed))
     }
 

@@ -214,11 +214,13 @@ struct Counted(Arc<AtomicUsize>);
 
 impl Drop for Counted {
     fn drop(&mut self) {
+        // Relaxed: a drop counter; read after the drops' threads joined or on this thread.
         self.0.fetch_add(1, Ordering::Relaxed);
     }
 }
 
 fn count(drops: &Arc<AtomicUsize>) -> usize {
+    // Relaxed: see `Counted::drop`.
     drops.load(Ordering::Relaxed)
 }
 

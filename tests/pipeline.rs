@@ -166,6 +166,7 @@ struct Job(Arc<AtomicUsize>);
 
 impl Drop for Job {
     fn drop(&mut self) {
+        // Relaxed: a drop counter, read on the dropping thread.
         self.0.fetch_add(1, Ordering::Relaxed);
     }
 }
@@ -177,8 +178,10 @@ fn returned_jobs_are_not_dropped_by_the_pipeline() {
     let (push, pull) = pipeline::channel::<Job>(1);
     push.send(Job(drops.clone())).unwrap();
     let back = push.try_send(Job(drops.clone())).unwrap_err().into_inner();
+    // Relaxed: same thread as the drops.
     assert_eq!(drops.load(Ordering::Relaxed), 0);
     drop(back);
     drop((push, pull));
+    // Relaxed: same thread as the drops.
     assert_eq!(drops.load(Ordering::Relaxed), 2);
 }

@@ -116,8 +116,10 @@ fn subscription_before_send_is_seen() {
                 let topic = publisher.topic("md.ticks").unwrap();
                 let mut first = None;
                 for i in 0u64.. {
+                    // Acquire: pairs with the Release store of `flag` below.
                     let seen = flag.load(Ordering::Acquire);
                     publisher.send(&topic, i);
+                    // Relaxed: progress only; no data travels with it.
                     sent.store(i as usize + 1, Ordering::Relaxed);
                     if seen && first.is_none() {
                         first = Some(i);
@@ -129,10 +131,12 @@ fn subscription_before_send_is_seen() {
                 unreachable!()
             })
         };
+        // Relaxed: progress only (see the store above).
         while sent.load(Ordering::Relaxed) < 10 + round as usize * 50 {
             thread::yield_now();
         }
         s.subscribe("md.*").unwrap();
+        // Release: pairs with the publisher's Acquire load of `flag`.
         flag.store(true, Ordering::Release);
         let got: Vec<u64> = s.iter().map(|m| *m).collect();
         let (first, last) = feed.join().unwrap();
@@ -159,6 +163,7 @@ fn nothing_arrives_after_unsubscribe() {
                 let a = publisher.topic("a.b").unwrap();
                 let keep = publisher.topic("keep.me").unwrap();
                 let mut i = 0u64;
+                // Relaxed: a stop flag; the join orders the rest.
                 while !stop.load(Ordering::Relaxed) {
                     publisher.send(&a, i);
                     publisher.send(&keep, i | 1 << 63);
@@ -177,6 +182,7 @@ fn nothing_arrives_after_unsubscribe() {
             assert_eq!(m.topic(), "keep.me", "a message of `a.b` after unsubscribe");
             kept += 1;
         }
+        // Relaxed: a stop flag; the join orders the rest.
         stop.store(true, Ordering::Relaxed);
         while let Ok(m) = s.recv() {
             assert_eq!(m.topic(), "keep.me");
@@ -437,6 +443,7 @@ fn messages_are_dropped_exactly_once() {
     }
     impl Drop for Counted {
         fn drop(&mut self) {
+            // Relaxed: a drop counter, read on the dropping thread.
             self.0.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -449,12 +456,15 @@ fn messages_are_dropped_exactly_once() {
         publisher.send(&t, Counted(drops.clone()));
     }
     drop(a.recv().unwrap());
+    // Relaxed: same thread as the drops.
     assert_eq!(drops.load(Ordering::Relaxed), 1);
     // A dropped subscriber's ring goes when the last match set holding it
     // does: here the topic's cache, refreshed by the next send.
     drop(a);
     assert_eq!(publisher.send(&t, Counted(drops.clone())), 1);
+    // Relaxed: same thread as the drops.
     assert_eq!(drops.load(Ordering::Relaxed), 3);
     drop((publisher, t, b));
+    // Relaxed: same thread as the drops.
     assert_eq!(drops.load(Ordering::Relaxed), 7);
 }

@@ -268,6 +268,7 @@ struct Counted(Arc<AtomicUsize>);
 
 impl Drop for Counted {
     fn drop(&mut self) {
+        // Relaxed: a drop counter; read after the threads joined.
         self.0.fetch_add(1, Ordering::Relaxed);
     }
 }
@@ -277,6 +278,7 @@ fn counter() -> Arc<AtomicUsize> {
 }
 
 fn drops(counter: &Arc<AtomicUsize>) -> usize {
+    // Relaxed: see the counter's `fetch_add`.
     counter.load(Ordering::Relaxed)
 }
 

@@ -24,6 +24,7 @@ pub fn pin(index: usize) {
         }
         _ => false,
     };
+    // Relaxed: a warn-once flag.
     if !pinned && !WARNED.swap(true, Ordering::Relaxed) {
         eprintln!("note: could not pin threads to cores; running unpinned");
     }

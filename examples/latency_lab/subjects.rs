@@ -197,10 +197,12 @@ fn lossy_rate(n: u64, wait: Wait) -> Result<Rate, String> {
                     "lossy: received {received} + reported missed {missed} != {n} sent"
                 ));
             }
+            // Relaxed: read after the join.
             got.store(received, std::sync::atomic::Ordering::Relaxed);
             Ok(())
         },
     )?;
+    // Relaxed: the join ordered the store.
     let received = got.load(std::sync::atomic::Ordering::Relaxed);
     let note = if received == n {
         "published; all received".to_string()

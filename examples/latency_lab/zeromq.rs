@@ -31,6 +31,7 @@ fn address(kind: &str) -> String {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     format!(
         "inproc://latency-lab-{kind}-{}",
+        // Relaxed: a unique name counter.
         NEXT.fetch_add(1, Ordering::Relaxed)
     )
 }

@@ -51,6 +51,7 @@ impl Counted {
 
 impl Drop for Counted {
     fn drop(&mut self) {
+        // Relaxed: a drop counter; read after the model's threads joined.
         self.drops.fetch_add(1, Ordering::Relaxed);
     }
 }
@@ -62,5 +63,6 @@ pub fn counter() -> Arc<AtomicUsize> {
 
 /// The number of drops counted so far.
 pub fn drops(counter: &Arc<AtomicUsize>) -> usize {
+    // Relaxed: see `fetch_add` in `drop`.
     counter.load(Ordering::Relaxed)
 }

@@ -24,12 +24,14 @@ fn subscription_before_send_is_seen() {
         let feed = {
             let flag = flag.clone();
             thread::spawn(move || {
+                // Acquire: pairs with the Release store of `flag` below.
                 let seen = flag.load(Ordering::Acquire);
                 let reached = publisher.send(&topic, 7);
                 (seen, reached)
             })
         };
         subscriber.subscribe("t").unwrap();
+        // Release: pairs with the Acquire load of `flag` above.
         flag.store(true, Ordering::Release);
         let (seen, reached) = feed.join().unwrap();
         if seen {

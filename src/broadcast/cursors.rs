@@ -245,6 +245,7 @@ impl Drop for Cursors {
             // SAFETY: nobody else can reach the segments; each was made by
             // `Box::into_raw` and is freed once, here.
             let segment = unsafe { Box::from_raw(next) };
+            // Relaxed: as above, nobody else can reach the table.
             next = segment.next.load(Ordering::Relaxed);
         }
     }

@@ -301,6 +301,8 @@ impl<T: Copy> Ring<T> {
                     if !self.publisher_gone.load(Ordering::Acquire) {
                         return Err(TryRecvError::Empty);
                     }
+                    // Acquire: pairs with the publisher's Release store of
+                    // `tail`; the flag's Acquire above ordered its last one first.
                     *tail = self.tail.load(Ordering::Acquire);
                     if nothing_past(*tail, *cursor) {
                         return Err(TryRecvError::Disconnected);
@@ -385,6 +387,7 @@ impl<T: Copy> Ring<T> {
         lag.missed += missed as u64;
         // Relaxed: counters read for reporting; no data travels with them.
         self.lags.events.fetch_add(1, Ordering::Relaxed);
+        // Relaxed: as above, a counter.
         self.lags.missed.fetch_add(missed, Ordering::Relaxed);
         TryRecvError::Lagged(missed as u64)
     }

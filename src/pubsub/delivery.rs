@@ -58,6 +58,7 @@ impl<T> Inbox<T> {
                 // subscriber may take it first: then we take the next one
                 // or find room). Each message taken here is counted.
                 if let Ok(oldest) = self.rx.try_recv() {
+                    // Relaxed: a counter; no data travels with it.
                     self.missed.fetch_add(1, Ordering::Relaxed);
                     drop(oldest);
                 }

@@ -88,6 +88,7 @@ impl<T> Inbox<T> {
         let ring = self.rx.stats();
         // Relaxed: counters read for reporting; no data travels with them.
         let missed = self.missed.load(Ordering::Relaxed) as u64;
+        // Relaxed: as `missed` above, a counter.
         let discarded = self.tallies.discarded.load(Ordering::Relaxed) as u64;
         let pushed_out = if self.overflow == Overflow::DropOldest {
             missed
@@ -196,6 +197,7 @@ impl<T> Endpoint<T> {
         // Relaxed: writers are serialised by the lock; readers outside it
         // need only coherence (see the module doc, "No slow-joiner loss").
         let next = self.generation.load(Ordering::Relaxed).wrapping_add(1);
+        // Relaxed: serialised by the lock, as above.
         self.generation.store(next, Ordering::Relaxed);
         next
     }
@@ -206,6 +208,7 @@ impl<T> Endpoint<T> {
         // AcqRel decrement in `Publisher::drop`. Count first, then the
         // "ever" bit, so the state never reads 1 (gone) while one is minted.
         this.publishers.fetch_add(2, Ordering::Relaxed);
+        // Relaxed: as the count above.
         this.publishers.fetch_or(1, Ordering::Relaxed);
         Publisher::new(this.clone())
     }
