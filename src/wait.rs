@@ -88,11 +88,13 @@ use std::task::Waker;
 use std::time::Instant;
 
 use crate::sync::{
-    asymmetric_fences, heavy_fence, light_fence, spin_loop, yield_now, AtomicUsize, Backoff,
-    Condvar, Mutex, Ordering,
+    asymmetric_fences, heavy_fence, light_fence, spin_loop, yield_now, AtomicUsize, Condvar, Mutex,
+    Ordering,
 };
+use patience::Patience;
 
 pub(crate) mod pace;
+mod patience;
 pub(crate) mod task;
 
 /// How a sender waits while the ring is full, and a receiver while it is empty.
@@ -112,7 +114,7 @@ pub(crate) mod task;
 /// |-----------|-----------------|-------------------|-----------------------------------|
 /// | `Spin`    | lowest          | a whole core      | none                              |
 /// | `Yield`   | low             | a whole core, shared with runnable threads | none     |
-/// | `Backoff` | low, then a wake-up | little        | one fence and one load            |
+/// | `Backoff` | low, then a wake-up | a core for tens of µs, then none | one fence and one load |
 /// | `Park`    | a wake-up (µs)  | none              | one fence and one load            |
 ///
 /// `Spin` and `Yield` suit a thread pinned to a core of its own. On a machine
@@ -133,8 +135,10 @@ pub enum Wait {
     Spin,
     /// Call `std::thread::yield_now` between tries. Never sleeps.
     Yield,
-    /// Spin a little, then yield a little (crossbeam's `Backoff`), then park
-    /// as [`Wait::Park`] does. The default.
+    /// Spin a little (7 spin-loop hints), then yield a while (64 yields),
+    /// then park as [`Wait::Park`] does. The default. The long yield phase
+    /// keeps a waiter off the costly park path, and gives its core to the
+    /// thread it waits for when that thread shares the core.
     #[default]
     Backoff,
     /// Sleep on a condition variable until the other side wakes this one:
@@ -333,7 +337,7 @@ pub(crate) fn block<R>(
     deadline: Option<Instant>,
     mut attempt: impl FnMut() -> Option<R>,
 ) -> Option<R> {
-    let backoff = Backoff::new();
+    let mut patience = Patience::default();
     let mut tries: u32 = 0;
     loop {
         if let Some(result) = attempt() {
@@ -349,7 +353,7 @@ pub(crate) fn block<R>(
         match wait {
             Wait::Spin => spin_loop(),
             Wait::Yield => yield_now(),
-            Wait::Backoff if !backoff.is_completed() => backoff.snooze(),
+            Wait::Backoff if patience.wait() => {}
             Wait::Backoff | Wait::Park => {
                 if let Some(result) = signal.sleep(deadline, &mut attempt) {
                     return Some(result);

@@ -1,0 +1,89 @@
+//! How long [`Wait::Backoff`](super::Wait::Backoff) keeps trying before it
+//! parks: a few spin-loop hints, then many yields.
+//!
+//! Parking is what a blocked side must avoid when it can: the sleeper pays a
+//! `membarrier` (an interrupt on every core running the program) and a
+//! futex wait, the notifier a futex wake, and the woken thread waits for the
+//! scheduler. On the reference machine (a 2-vCPU KVM guest) a park/unpark
+//! pair costs 50–70 µs, against the ~40 ns a message costs in a ring.
+//!
+//! Spinning, on the other hand, only pays when the other side is running on
+//! another core right now. When more threads are busy than there are cores
+//! (a pipeline's ventilator, two workers and sink on two cores; a publisher
+//! and four subscribers), the thread a waiter waits for is often queued
+//! behind the waiter on the same core, and every spin-loop hint is time
+//! taken from it. A yield hands the core over when someone else wants it
+//! and returns at once when nobody does, so a yield loop is a poll that
+//! costs a system call per look when the waiter has a core of its own and
+//! gives the core away when it does not.
+//!
+//! So the spin phase is short (1, 2, then 4 hints: it catches a message
+//! already on its way) and the yield phase long (64 yields, tens of
+//! microseconds when the core is free) before the waiter parks. crossbeam's
+//! `Backoff`, which ringbus used before, spins 127 hints in growing steps of
+//! up to 64 between looks (several microseconds) and parks after 4 yields.
+//! Measured side by side in one session (docs/benchmarks.md, "Patience
+//! before parking"): pub/sub 1 → 4 from 14–19 to 31–35 Mmsg/s, the pipeline
+//! with both workers on one core and ventilator and sink on the other from
+//! 6.3 to 39 Mjobs/s, and an unpinned spsc ping-pong's p99 from 80 µs (one
+//! round trip in ten parked) to 0.7 µs; the p50 of that ping-pong moved
+//! from 490–560 ns to 380–390 ns.
+//!
+//! This decides only *when* a waiter looks again and when it parks, never
+//! what it sees, so it has no part in any correctness argument. Under loom
+//! the patience is exhausted at once: a model reaches the park path in one
+//! step, as it did with loom's twin of crossbeam's `Backoff`.
+
+use crate::sync::{spin_loop, yield_now};
+
+/// Spin steps before the first yield: step `k` spins `2^k` hints.
+const SPIN_STEPS: u32 = 3;
+
+/// Yields after the spin steps, before the waiter parks.
+const YIELDS: u32 = 64;
+
+/// One wait's progress through its spin and yield phases.
+#[derive(Debug, Default)]
+pub(crate) struct Patience {
+    step: u32,
+}
+
+impl Patience {
+    /// Waits a little before the next look, or returns `false` once the
+    /// patience is spent and the caller should park.
+    #[inline]
+    pub(crate) fn wait(&mut self) -> bool {
+        if cfg!(ringbus_loom) {
+            return false;
+        }
+        let step = self.step;
+        if step < SPIN_STEPS {
+            for _ in 0..1u32 << step {
+                spin_loop();
+            }
+        } else if step < SPIN_STEPS + YIELDS {
+            yield_now();
+        } else {
+            return false;
+        }
+        self.step = step + 1;
+        true
+    }
+}
+
+#[cfg(all(test, not(ringbus_loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patience_runs_out_after_the_spin_and_yield_phases() {
+        let mut patience = Patience::default();
+        let mut looks = 0;
+        while patience.wait() {
+            looks += 1;
+        }
+        assert_eq!(looks, SPIN_STEPS + YIELDS);
+        // Spent stays spent: the caller parks on every later call.
+        assert!(!patience.wait());
+    }
+}
