@@ -114,7 +114,7 @@ pub(crate) mod task;
 /// |-----------|-----------------|-------------------|-----------------------------------|
 /// | `Spin`    | lowest          | a whole core      | none                              |
 /// | `Yield`   | low             | a whole core, shared with runnable threads | none     |
-/// | `Backoff` | low, then a wake-up | a core for tens of µs, then none | one fence and one load |
+/// | `Backoff` | low, then a wake-up | a core for ~100 µs, then none | one fence and one load |
 /// | `Park`    | a wake-up (µs)  | none              | one fence and one load            |
 ///
 /// `Spin` and `Yield` suit a thread pinned to a core of its own. On a machine
@@ -135,8 +135,8 @@ pub enum Wait {
     Spin,
     /// Call `std::thread::yield_now` between tries. Never sleeps.
     Yield,
-    /// Spin a little (7 spin-loop hints), then yield a while (64 yields),
-    /// then park as [`Wait::Park`] does. The default. The long yield phase
+    /// Spin a little (7 spin-loop hints), then yield a while (at least 64
+    /// yields and 100 µs), then park as [`Wait::Park`] does. The default. The long yield phase
     /// keeps a waiter off the costly park path, and gives its core to the
     /// thread it waits for when that thread shares the core.
     #[default]

@@ -18,8 +18,8 @@
 //! gives the core away when it does not.
 //!
 //! So the spin phase is short (1, 2, then 4 hints: it catches a message
-//! already on its way) and the yield phase long (64 yields, tens of
-//! microseconds when the core is free) before the waiter parks. crossbeam's
+//! already on its way) and the yield phase long (at least 64 yields and at
+//! least 100 µs) before the waiter parks. crossbeam's
 //! `Backoff`, which ringbus used before, spins 127 hints in growing steps of
 //! up to 64 between looks (several microseconds) and parks after 4 yields.
 //! Measured side by side in one session (docs/benchmarks.md, "Patience
@@ -34,18 +34,31 @@
 //! the patience is exhausted at once: a model reaches the park path in one
 //! step, as it did with loom's twin of crossbeam's `Backoff`.
 
+use std::time::{Duration, Instant};
+
 use crate::sync::{spin_loop, yield_now};
 
 /// Spin steps before the first yield: step `k` spins `2^k` hints.
 const SPIN_STEPS: u32 = 3;
 
-/// Yields after the spin steps, before the waiter parks.
+/// Yields after the spin steps, at the least, before the waiter parks.
 const YIELDS: u32 = 64;
+
+/// How long the yield phase lasts, at the least. On a core nobody else
+/// wants, 64 yields pass in ~20 µs; a consumer alone on its core whose
+/// producer shares the other core with a third thread then parked every
+/// ~350 messages, and each park cost the busy core a membarrier interrupt
+/// and a futex wake (pipeline with one worker: 5.6 Mjobs/s; 22 with this
+/// floor at 100 µs, and no parks).
+const YIELD_TIME: Duration = Duration::from_micros(100);
 
 /// One wait's progress through its spin and yield phases.
 #[derive(Debug, Default)]
 pub(crate) struct Patience {
+    /// Spin steps and yields done so far.
     step: u32,
+    /// When the yield phase began.
+    yielding_since: Option<Instant>,
 }
 
 impl Patience {
@@ -61,12 +74,14 @@ impl Patience {
             for _ in 0..1u32 << step {
                 spin_loop();
             }
-        } else if step < SPIN_STEPS + YIELDS {
-            yield_now();
         } else {
-            return false;
+            let since = *self.yielding_since.get_or_insert_with(Instant::now);
+            if step >= SPIN_STEPS + YIELDS && since.elapsed() >= YIELD_TIME {
+                return false;
+            }
+            yield_now();
         }
-        self.step = step + 1;
+        self.step = step.saturating_add(1);
         true
     }
 }
@@ -78,11 +93,13 @@ mod tests {
     #[test]
     fn patience_runs_out_after_the_spin_and_yield_phases() {
         let mut patience = Patience::default();
+        let start = Instant::now();
         let mut looks = 0;
         while patience.wait() {
             looks += 1;
         }
-        assert_eq!(looks, SPIN_STEPS + YIELDS);
+        assert!(looks >= SPIN_STEPS + YIELDS);
+        assert!(start.elapsed() >= YIELD_TIME);
         // Spent stays spent: the caller parks on every later call.
         assert!(!patience.wait());
     }
