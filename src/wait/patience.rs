@@ -22,12 +22,12 @@
 //! least 100 µs) before the waiter parks. crossbeam's
 //! `Backoff`, which ringbus used before, spins 127 hints in growing steps of
 //! up to 64 between looks (several microseconds) and parks after 4 yields.
-//! Measured side by side in one session (docs/benchmarks.md, "Patience
-//! before parking"): pub/sub 1 → 4 from 14–19 to 31–35 Mmsg/s, the pipeline
-//! with both workers on one core and ventilator and sink on the other from
-//! 6.3 to 39 Mjobs/s, and an unpinned spsc ping-pong's p99 from 80 µs (one
-//! round trip in ten parked) to 0.7 µs; the p50 of that ping-pong moved
-//! from 490–560 ns to 380–390 ns.
+//! Measured side by side in one session, the code before and after this
+//! change alternating (docs/benchmarks.md, "Patience before parking"):
+//! pub/sub 1 → 4 unpinned 14–21 → 28–34 Mmsg/s; the pipeline with both
+//! workers pinned to one core and ventilator and sink to the other 5.9–6.4
+//! → 39–43 Mjobs/s; a pinned spsc ping-pong p50 580–855 → 380–399 ns and
+//! p90 67–70 µs (one round trip in ten parked) → 0.4–0.5 µs.
 //!
 //! This decides only *when* a waiter looks again and when it parks, never
 //! what it sees, so it has no part in any correctness argument. Under loom
