@@ -75,6 +75,7 @@ use crate::error::{
 };
 use crate::stats::{count_full_wait, Stats};
 use crate::sync::{Arc, AtomicBool, AtomicUsize, CachePadded, Ordering, UnsafeCell};
+use crate::wait::pace::Pace;
 use crate::wait::{self, Signal, Wait};
 
 #[cfg(not(ringbus_loom))]
@@ -153,11 +154,13 @@ impl Builder {
             ring: ring.clone(),
             tail: Cell::new(0),
             head: Cell::new(0),
+            pace: Cell::new(Pace::default()),
         };
         let receiver = Receiver {
             ring,
             head: Cell::new(0),
             tail: Cell::new(0),
+            pace: Cell::new(Pace::default()),
         };
         (sender, receiver)
     }
@@ -270,6 +273,8 @@ pub struct Sender<T> {
     /// The receiver's `head` as last seen. Stale (a lower bound): refreshed
     /// when the ring looks full.
     head: Cell<usize>,
+    /// Whether to pause before polling `head` again (see `wait::pace`).
+    pace: Cell<Pace>,
 }
 
 /// The receiving end of an [`spsc`](self) ring. Not `Clone`: there is one
@@ -284,6 +289,8 @@ pub struct Receiver<T> {
     /// The sender's `tail` as last seen. Stale (a lower bound): refreshed when
     /// the ring looks empty.
     tail: Cell<usize>,
+    /// Whether to pause before polling `tail` again (see `wait::pace`).
+    pace: Cell<Pace>,
 }
 
 impl<T> Sender<T> {
@@ -360,23 +367,20 @@ impl<T> Sender<T> {
         self.send_until(value, wait::deadline(timeout))
     }
 
+    #[inline(always)]
     fn send_until(
         &self,
         value: T,
         deadline: Option<std::time::Instant>,
     ) -> Result<(), SendTimeoutError<T>> {
         let ring = &*self.ring;
-        let mut waited = false;
-        let started = wait::block(ring.wait, &ring.not_full, deadline, || {
-            match self.start_send() {
-                Ok(()) => Some(Ok(())),
-                Err(TrySendError::Disconnected(())) => Some(Err(())),
-                Err(TrySendError::Full(())) => {
-                    count_full_wait(&ring.full_waits, &mut waited);
-                    None
-                }
-            }
-        });
+        // Fast path: the cached `head` still shows room (no poll of the
+        // receiver's line). Relaxed: as in `start_send`.
+        let started = if !ring.receiver_gone.load(Ordering::Relaxed) && self.free_cached() > 0 {
+            Some(Ok(()))
+        } else {
+            self.wait_for_room(deadline)
+        };
         match started {
             Some(Ok(())) => {
                 // SAFETY: `start_send` found the slot at `tail` free.
@@ -386,6 +390,38 @@ impl<T> Sender<T> {
             Some(Err(())) => Err(SendTimeoutError::Disconnected(value)),
             None => Err(SendTimeoutError::Timeout(value)),
         }
+    }
+
+    /// `send_until` once the cached `head` shows the ring full: polls the
+    /// receiver's `head` until there is room, paced (see `wait::pace`). Out
+    /// of line, so that the send fast path stays small.
+    #[inline(never)]
+    fn wait_for_room(&self, deadline: Option<std::time::Instant>) -> Option<Result<(), ()>> {
+        let ring = &*self.ring;
+        let mut pace = self.pace.get();
+        pace.before_poll();
+        let mut polls = 0;
+        let mut waited = false;
+        let started = wait::block(ring.wait, &ring.not_full, deadline, || {
+            polls += 1;
+            match self.start_send() {
+                Ok(()) => Some(Ok(())),
+                Err(TrySendError::Disconnected(())) => Some(Err(())),
+                Err(TrySendError::Full(())) => {
+                    count_full_wait(&ring.full_waits, &mut waited);
+                    None
+                }
+            }
+        });
+        pace.after_wait(polls);
+        self.pace.set(pace);
+        started
+    }
+
+    /// Free slots from `tail` by the cached `head`: a lower bound, no poll.
+    #[inline(always)]
+    fn free_cached(&self) -> usize {
+        self.ring.capacity() - self.tail.get().wrapping_sub(self.head.get())
     }
 
     /// Checks that the slot at `tail` is free and that the receiver is alive.
@@ -615,21 +651,43 @@ impl<T> Receiver<T> {
         self.recv_until(wait::deadline(timeout))
     }
 
+    #[inline(always)]
     fn recv_until(&self, deadline: Option<std::time::Instant>) -> Result<T, RecvTimeoutError> {
-        let ring = &*self.ring;
-        let started = wait::block(ring.wait, &ring.not_empty, deadline, || {
-            match self.start_recv() {
-                Ok(()) => Some(Ok(())),
-                Err(TryRecvError::Disconnected) => Some(Err(())),
-                Err(TryRecvError::Empty) => None,
-            }
-        });
+        // Fast path: the cached `tail` still shows a message (no poll of the
+        // sender's line).
+        let started = if self.tail.get() != self.head.get() {
+            Some(Ok(()))
+        } else {
+            self.wait_caught_up(deadline)
+        };
         match started {
             // SAFETY: `start_recv` found a message at `head`.
             Some(Ok(())) => Ok(unsafe { self.read() }),
             Some(Err(())) => Err(RecvTimeoutError::Disconnected),
             None => Err(RecvTimeoutError::Timeout),
         }
+    }
+
+    /// `recv_until` once the cached `tail` is used up: polls the sender's
+    /// `tail` until a message comes, paced (see `wait::pace`). Out of line,
+    /// so that the receive fast path stays small.
+    #[inline(never)]
+    fn wait_caught_up(&self, deadline: Option<std::time::Instant>) -> Option<Result<(), ()>> {
+        let ring = &*self.ring;
+        let mut pace = self.pace.get();
+        pace.before_poll();
+        let mut polls = 0;
+        let started = wait::block(ring.wait, &ring.not_empty, deadline, || {
+            polls += 1;
+            match self.start_recv() {
+                Ok(()) => Some(Ok(())),
+                Err(TryRecvError::Disconnected) => Some(Err(())),
+                Err(TryRecvError::Empty) => None,
+            }
+        });
+        pace.after_wait(polls);
+        self.pace.set(pace);
+        started
     }
 
     /// Checks that a message waits at `head`, refreshing the cached `tail`.

@@ -121,8 +121,9 @@ pub(crate) mod task;
 /// with more busy threads than cores they waste the time slice the other side
 /// needs: prefer `Backoff`, the default.
 ///
-/// A broadcast publisher or subscriber that waits in `send`/`recv` (not in a
-/// loop of its own around `try_send`/`try_recv`) also paces itself: when its
+/// An spsc sender or receiver, or a broadcast publisher or subscriber, that
+/// waits in `send`/`recv` (not in a loop of its own around
+/// `try_send`/`try_recv`) also paces itself, whatever its `Wait`: when its
 /// last wait was over within a few polls, the other side is streaming, and
 /// it pauses a few spin-loop hints before polling again. That keeps a
 /// spinning ring in its fast steady state (the two sides far apart) instead
