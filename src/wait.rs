@@ -137,9 +137,10 @@ pub enum Wait {
     /// Call `std::thread::yield_now` between tries. Never sleeps.
     Yield,
     /// Spin a little (7 spin-loop hints), then yield a while (at least 64
-    /// yields and 100 µs), then park as [`Wait::Park`] does. The default. The long yield phase
-    /// keeps a waiter off the costly park path, and gives its core to the
-    /// thread it waits for when that thread shares the core.
+    /// yields and 100 µs), then park as [`Wait::Park`] does. The default.
+    /// The long yield phase keeps a waiter off the costly park path, and
+    /// gives its core to the thread it waits for when that thread shares
+    /// the core.
     #[default]
     Backoff,
     /// Sleep on a condition variable until the other side wakes this one:

@@ -19,9 +19,9 @@
 //!
 //! So the spin phase is short (1, 2, then 4 hints: it catches a message
 //! already on its way) and the yield phase long (at least 64 yields and at
-//! least 100 µs) before the waiter parks. crossbeam's
-//! `Backoff`, which ringbus used before, spins 127 hints in growing steps of
-//! up to 64 between looks (several microseconds) and parks after 4 yields.
+//! least 100 µs) before the waiter parks. crossbeam's `Backoff`, which
+//! ringbus used before, spins 127 hints in growing steps of up to 64
+//! between looks (several microseconds) and parks after 4 yields.
 //! Measured side by side in one session, the code before and after this
 //! change alternating (docs/benchmarks.md, "Patience before parking"):
 //! pub/sub 1 → 4 unpinned 14–21 → 28–34 Mmsg/s; the pipeline with both
