@@ -101,6 +101,7 @@ impl<T> Inbox<T> {
             // it counts the loss, so for a moment the ring says more.
             received: ring.received.saturating_sub(pushed_out + discarded),
             missed,
+            // Relaxed: a counter read for reporting; no data travels with it.
             full_waits: self.tallies.full_waits.load(Ordering::Relaxed) as u64,
             depth: ring.depth,
             capacity: ring.capacity,
