@@ -488,11 +488,8 @@ impl<T> Publisher<T> {
     fn wait_gate_closed(&self, deadline: Option<Instant>) -> Option<Result<(), ()>> {
         let ring = &*self.ring;
         let mut pace = self.pace.get();
-        pace.before_poll();
-        let mut polls = 0;
         let mut waited = false;
-        let found = wait::block(ring.wait, &ring.not_full, deadline, || {
-            polls += 1;
+        let found = pace.block(ring.wait, &ring.not_full, deadline, || {
             match self.start_send() {
                 Ok(()) => Some(Ok(())),
                 Err(TrySendError::Disconnected(())) => Some(Err(())),
@@ -502,7 +499,6 @@ impl<T> Publisher<T> {
                 }
             }
         });
-        pace.after_wait(polls);
         self.pace.set(pace);
         found
     }
@@ -1025,21 +1021,16 @@ impl<T> Subscriber<T> {
     /// out of line so that the receive fast path stays small.
     #[inline(never)]
     fn wait_caught_up(&mut self, deadline: Option<Instant>) -> Option<Result<(), ()>> {
-        self.pace.before_poll();
         let ring = &*self.ring;
         let cursor = self.cursor;
         let tail = &mut self.tail;
-        let mut polls = 0;
-        let found = wait::block(ring.wait, &ring.not_empty, deadline, || {
-            polls += 1;
+        self.pace.block(ring.wait, &ring.not_empty, deadline, || {
             match start_recv(ring, cursor, tail) {
                 Ok(()) => Some(Ok(())),
                 Err(TryRecvError::Disconnected) => Some(Err(())),
                 Err(TryRecvError::Empty) => None,
             }
-        });
-        self.pace.after_wait(polls);
-        found
+        })
     }
 
     /// Checks that a message waits at the cursor.

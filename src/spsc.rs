@@ -399,11 +399,8 @@ impl<T> Sender<T> {
     fn wait_for_room(&self, deadline: Option<std::time::Instant>) -> Option<Result<(), ()>> {
         let ring = &*self.ring;
         let mut pace = self.pace.get();
-        pace.before_poll();
-        let mut polls = 0;
         let mut waited = false;
-        let started = wait::block(ring.wait, &ring.not_full, deadline, || {
-            polls += 1;
+        let started = pace.block(ring.wait, &ring.not_full, deadline, || {
             match self.start_send() {
                 Ok(()) => Some(Ok(())),
                 Err(TrySendError::Disconnected(())) => Some(Err(())),
@@ -413,7 +410,6 @@ impl<T> Sender<T> {
                 }
             }
         });
-        pace.after_wait(polls);
         self.pace.set(pace);
         started
     }
@@ -675,17 +671,13 @@ impl<T> Receiver<T> {
     fn wait_caught_up(&self, deadline: Option<std::time::Instant>) -> Option<Result<(), ()>> {
         let ring = &*self.ring;
         let mut pace = self.pace.get();
-        pace.before_poll();
-        let mut polls = 0;
-        let started = wait::block(ring.wait, &ring.not_empty, deadline, || {
-            polls += 1;
+        let started = pace.block(ring.wait, &ring.not_empty, deadline, || {
             match self.start_recv() {
                 Ok(()) => Some(Ok(())),
                 Err(TryRecvError::Disconnected) => Some(Err(())),
                 Err(TryRecvError::Empty) => None,
             }
         });
-        pace.after_wait(polls);
         self.pace.set(pace);
         started
     }

@@ -34,6 +34,10 @@
 //! went from 22–25 to 256–300 Mmsg/s with `Backoff`; turning the pause off
 //! again left 242–262 (docs/benchmarks.md, "spsc: the fast path").
 
+use std::time::Instant;
+
+use super::{Signal, Wait};
+
 /// A wait that ended within this many polls means the other side is
 /// streaming.
 const SHORT_WAIT: u32 = 4;
@@ -50,10 +54,31 @@ pub(crate) struct Pace {
 }
 
 impl Pace {
-    /// Called when this side has caught up (nothing more is known to be
-    /// available), before its first poll of the other side.
+    /// [`wait::block`](super::block) for a side that has caught up (nothing
+    /// more is known to be available): pauses first if the last wait was
+    /// short, then polls with `attempt` until it returns `Some`, waiting as
+    /// `wait` says, and remembers whether this wait was short.
+    #[inline(always)]
+    pub(crate) fn block<R>(
+        &mut self,
+        wait: Wait,
+        signal: &Signal,
+        deadline: Option<Instant>,
+        mut attempt: impl FnMut() -> Option<R>,
+    ) -> Option<R> {
+        self.before_poll();
+        let mut polls = 0;
+        let found = super::block(wait, signal, deadline, || {
+            polls += 1;
+            attempt()
+        });
+        self.after_wait(polls);
+        found
+    }
+
+    /// Called before the first poll of the other side.
     #[inline]
-    pub(crate) fn before_poll(&self) {
+    fn before_poll(&self) {
         // Not under loom: there every hint would be a scheduling point, and
         // the pause takes no part in what a poll sees.
         if self.streaming && !cfg!(ringbus_loom) {
@@ -63,9 +88,9 @@ impl Pace {
         }
     }
 
-    /// Called when a wait that began caught up ends, after `polls` polls.
+    /// Called when the wait ends, after `polls` polls.
     #[inline]
-    pub(crate) fn after_wait(&mut self, polls: u32) {
+    fn after_wait(&mut self, polls: u32) {
         self.streaming = polls <= SHORT_WAIT;
     }
 }
