@@ -89,6 +89,7 @@ use crate::error::{
 };
 use crate::stats::{count_full_wait, Stats};
 use crate::sync::{Arc, AtomicUsize, Backoff, CachePadded, Mutex, Ordering, UnsafeCell};
+use crate::wait::pace::SharedPace;
 use crate::wait::{self, Signal, Wait};
 
 pub(crate) mod task;
@@ -157,7 +158,7 @@ impl Builder {
     #[track_caller]
     pub fn build<T>(self) -> (Sender<T>, Receiver<T>) {
         let ring = Arc::new(Ring::new(self.capacity, self.wait));
-        (Sender { ring: ring.clone() }, Receiver { ring })
+        (Sender::new(ring.clone()), Receiver::new(ring))
     }
 }
 
@@ -428,16 +429,34 @@ impl<T> Ring<T> {
         }
     }
 
-    fn send_until(&self, value: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
-        let mut waited = false;
-        let claimed = wait::block(self.wait, &self.not_full, deadline, || {
+    /// Sends `value`, waiting (paced by the sender's `pace`) while the ring
+    /// is full, until `deadline` if there is one.
+    fn send_until(
+        &self,
+        value: T,
+        deadline: Option<Instant>,
+        pace: &SharedPace,
+    ) -> Result<(), SendTimeoutError<T>> {
+        // One look without waiting: a sender that finds room pays nothing
+        // for the pacing.
+        match self.start_send() {
+            Ok(tail) => {
+                // SAFETY: `start_send` just claimed `tail`.
+                unsafe { self.write(tail, value) };
+                return Ok(());
+            }
+            Err(TrySendError::Disconnected(())) => {
+                return Err(SendTimeoutError::Disconnected(value));
+            }
+            Err(TrySendError::Full(())) => {}
+        }
+        // Counted once, here: this send waits from now on.
+        count_full_wait(&self.full_waits, &mut false);
+        let claimed = pace.block(self.wait, &self.not_full, deadline, || {
             match self.start_send() {
                 Ok(tail) => Some(Ok(tail)),
                 Err(TrySendError::Disconnected(())) => Some(Err(())),
-                Err(TrySendError::Full(())) => {
-                    count_full_wait(&self.full_waits, &mut waited);
-                    None
-                }
+                Err(TrySendError::Full(())) => None,
             }
         });
         match claimed {
@@ -457,8 +476,21 @@ impl<T> Ring<T> {
         Ok(unsafe { self.read(head) })
     }
 
-    fn recv_until(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
-        let claimed = wait::block(self.wait, &self.not_empty, deadline, || {
+    /// Takes a message, waiting (paced by the receiver's `pace`) while the
+    /// ring is empty, until `deadline` if there is one.
+    fn recv_until(
+        &self,
+        deadline: Option<Instant>,
+        pace: &SharedPace,
+    ) -> Result<T, RecvTimeoutError> {
+        // One look without waiting, as in `send_until`.
+        match self.start_recv() {
+            // SAFETY: `start_recv` just claimed `head`.
+            Ok(head) => return Ok(unsafe { self.read(head) }),
+            Err(TryRecvError::Disconnected) => return Err(RecvTimeoutError::Disconnected),
+            Err(TryRecvError::Empty) => {}
+        }
+        let claimed = pace.block(self.wait, &self.not_empty, deadline, || {
             match self.start_recv() {
                 Ok(head) => Some(Ok(head)),
                 Err(TryRecvError::Disconnected) => Some(Err(())),
@@ -575,9 +607,7 @@ impl<T> Anchor<T> {
             // minted sender gone) reconnects the side; no data travels with
             // the count, messages are ordered by the slot stamps.
             self.ring.handles.senders.fetch_add(1, Ordering::Relaxed);
-            Sender {
-                ring: self.ring.clone(),
-            }
+            Sender::new(self.ring.clone())
         })
     }
 
@@ -592,9 +622,7 @@ impl<T> Anchor<T> {
         seed.take().unwrap_or_else(|| {
             // Relaxed: as in `sender`.
             self.ring.handles.receivers.fetch_add(1, Ordering::Relaxed);
-            Receiver {
-                ring: self.ring.clone(),
-            }
+            Receiver::new(self.ring.clone())
         })
     }
 }
@@ -605,6 +633,8 @@ impl<T> Anchor<T> {
 /// `Send` and `Sync` when `T: Send`.
 pub struct Sender<T> {
     ring: Arc<Ring<T>>,
+    /// Whether to pause before polling again (see `wait::pace`).
+    pace: SharedPace,
 }
 
 /// A receiving end of an [`mpmc`](self) ring. Clone it for more consumers:
@@ -614,9 +644,19 @@ pub struct Sender<T> {
 /// `Send` and `Sync` when `T: Send`.
 pub struct Receiver<T> {
     ring: Arc<Ring<T>>,
+    /// Whether to pause before polling again (see `wait::pace`).
+    pace: SharedPace,
 }
 
 impl<T> Sender<T> {
+    /// A handle on `ring`; the caller has counted it.
+    fn new(ring: Arc<Ring<T>>) -> Self {
+        Sender {
+            ring,
+            pace: SharedPace::default(),
+        }
+    }
+
     /// Sends `value` if there is room, without waiting.
     ///
     /// # Errors
@@ -654,11 +694,13 @@ impl<T> Sender<T> {
     /// assert_eq!(consumer.join().unwrap(), 5050);
     /// ```
     pub fn send(&self, value: T) -> Result<(), SendError<T>> {
-        self.ring.send_until(value, None).map_err(|err| match err {
-            SendTimeoutError::Disconnected(value) | SendTimeoutError::Timeout(value) => {
-                SendError(value)
-            }
-        })
+        self.ring
+            .send_until(value, None, &self.pace)
+            .map_err(|err| match err {
+                SendTimeoutError::Disconnected(value) | SendTimeoutError::Timeout(value) => {
+                    SendError(value)
+                }
+            })
     }
 
     /// Sends `value`, waiting at most `timeout` while the ring is full.
@@ -679,7 +721,8 @@ impl<T> Sender<T> {
     /// assert_eq!(err, Err(SendTimeoutError::Timeout(2)));
     /// ```
     pub fn send_timeout(&self, value: T, timeout: Duration) -> Result<(), SendTimeoutError<T>> {
-        self.ring.send_until(value, wait::deadline(timeout))
+        self.ring
+            .send_until(value, wait::deadline(timeout), &self.pace)
     }
 
     /// The number of slots, a power of two.
@@ -760,9 +803,7 @@ impl<T> Clone for Sender<T> {
         // Relaxed: we hold a sender, so the count is at least 1 and cannot
         // reach 0 meanwhile; nothing is published through it.
         self.ring.handles.senders.fetch_add(1, Ordering::Relaxed);
-        Sender {
-            ring: self.ring.clone(),
-        }
+        Sender::new(self.ring.clone())
     }
 }
 
@@ -789,6 +830,14 @@ impl<T> fmt::Debug for Sender<T> {
 }
 
 impl<T> Receiver<T> {
+    /// A handle on `ring`; the caller has counted it.
+    fn new(ring: Arc<Ring<T>>) -> Self {
+        Receiver {
+            ring,
+            pace: SharedPace::default(),
+        }
+    }
+
     /// Takes the oldest message if there is one, without waiting.
     ///
     /// # Errors
@@ -824,7 +873,9 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.recv(), Err(ringbus::RecvError));
     /// ```
     pub fn recv(&self) -> Result<T, RecvError> {
-        self.ring.recv_until(None).map_err(|_| RecvError)
+        self.ring
+            .recv_until(None, &self.pace)
+            .map_err(|_| RecvError)
     }
 
     /// Takes the oldest message, waiting at most `timeout` while the ring is
@@ -847,7 +898,7 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.recv_timeout(timeout), Err(RecvTimeoutError::Disconnected));
     /// ```
     pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
-        self.ring.recv_until(wait::deadline(timeout))
+        self.ring.recv_until(wait::deadline(timeout), &self.pace)
     }
 
     /// An iterator over the messages already in the ring: it never waits, and
@@ -953,9 +1004,7 @@ impl<T> Clone for Receiver<T> {
     fn clone(&self) -> Self {
         // Relaxed: as in `Sender::clone`.
         self.ring.handles.receivers.fetch_add(1, Ordering::Relaxed);
-        Receiver {
-            ring: self.ring.clone(),
-        }
+        Receiver::new(self.ring.clone())
     }
 }
 

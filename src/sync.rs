@@ -262,6 +262,12 @@ pub(crate) use imp::*;
 pub(crate) use std::sync::Arc as WakeArc;
 pub(crate) use std::task::Wake;
 
+/// A flag that holds only a timing hint (`wait::pace::SharedPace`): std's
+/// `AtomicBool` in both builds. What it holds decides when a thread polls
+/// again, never what the poll sees, and the loom build never touches it, so
+/// the models need not track it.
+pub(crate) use std::sync::atomic::AtomicBool as HintFlag;
+
 /// Pads and aligns a value to the length of a cache line, so that counters
 /// written by different threads never share one.
 pub(crate) use crossbeam_utils::CachePadded;
