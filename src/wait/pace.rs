@@ -35,11 +35,13 @@
 //! again left 242–262 (docs/benchmarks.md, "spsc: the fast path").
 //!
 //! An mpmc ring has many writers and readers, but a side that streams
-//! still polls the slot the other side is writing, and pacing helps it as
-//! much: the pipeline (ventilator → 2 workers → sink, four threads on two
-//! cores, `Backoff`) went from 41.6 to 47.4 Mjobs/s (medians of 12
-//! alternating runs), and criterion's pipeline bench from 34.9 and 40.0
-//! to 42.4 and 45.0 (docs/benchmarks.md, "Pacing the mpmc ring"). Its
+//! still polls the slot another side is writing, and pacing helps it where
+//! the two share cores with other busy threads: the pipeline (ventilator →
+//! 2 workers → sink on two cores, `Backoff`), pinned so that each worker
+//! shares its core with an end, went from 43.0 to 46.1 and from 45.8 to
+//! 50.1 Mjobs/s (medians of 8 alternating runs); with both workers on one
+//! core it stayed at 41–42, and unpinned the gain (2–5 %) is below the
+//! noise of one run (docs/benchmarks.md, "Pacing the mpmc ring"). Its
 //! handles are `Sync`, so their pacing state is a [`SharedPace`], and the
 //! pause is longer ([`SHARED_PAUSE`]).
 
@@ -58,9 +60,10 @@ const SHORT_WAIT: u32 = 4;
 const PAUSE: u32 = 8;
 
 /// Spin-loop hints a shared-ring side ([`SharedPace`]) pauses after a short
-/// wait: about 320 ns. Measured on the pipeline (ventilator → 2 workers →
-/// sink, 12 alternating runs each, medians): none 41.6, 8 hints 41.8, 16
-/// 42.1, 32 47.4, 64 43.5, 128 46.6 Mjobs/s.
+/// wait: about 320 ns. In sweeps on the pipeline (ventilator → 2 workers →
+/// sink, medians of 8–15 alternating runs) 32 hints came out on top twice
+/// (45.6 and 47.4 Mjobs/s against 40.0 and 41.6 unpaced); 8 and 16 gave
+/// 38.3–42.2, 64 and 128 gave 43.5 and 46.6.
 const SHARED_PAUSE: u32 = 32;
 
 /// One side's pacing state: whether its last wait was short.
