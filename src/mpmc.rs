@@ -437,27 +437,17 @@ impl<T> Ring<T> {
         deadline: Option<Instant>,
         pace: &SharedPace,
     ) -> Result<(), SendTimeoutError<T>> {
+        let attempt = || match self.start_send() {
+            Ok(tail) => Some(Ok(tail)),
+            Err(TrySendError::Disconnected(())) => Some(Err(())),
+            Err(TrySendError::Full(())) => None,
+        };
         // One look without waiting: a sender that finds room pays nothing
         // for the pacing.
-        match self.start_send() {
-            Ok(tail) => {
-                // SAFETY: `start_send` just claimed `tail`.
-                unsafe { self.write(tail, value) };
-                return Ok(());
-            }
-            Err(TrySendError::Disconnected(())) => {
-                return Err(SendTimeoutError::Disconnected(value));
-            }
-            Err(TrySendError::Full(())) => {}
-        }
-        // Counted once, here: this send waits from now on.
-        count_full_wait(&self.full_waits, &mut false);
-        let claimed = pace.block(self.wait, &self.not_full, deadline, || {
-            match self.start_send() {
-                Ok(tail) => Some(Ok(tail)),
-                Err(TrySendError::Disconnected(())) => Some(Err(())),
-                Err(TrySendError::Full(())) => None,
-            }
+        let claimed = attempt().or_else(|| {
+            // Counted once, here: this send waits from now on.
+            count_full_wait(&self.full_waits, &mut false);
+            pace.block(self.wait, &self.not_full, deadline, attempt)
         });
         match claimed {
             Some(Ok(tail)) => {
@@ -483,20 +473,14 @@ impl<T> Ring<T> {
         deadline: Option<Instant>,
         pace: &SharedPace,
     ) -> Result<T, RecvTimeoutError> {
+        let attempt = || match self.start_recv() {
+            Ok(head) => Some(Ok(head)),
+            Err(TryRecvError::Disconnected) => Some(Err(())),
+            Err(TryRecvError::Empty) => None,
+        };
         // One look without waiting, as in `send_until`.
-        match self.start_recv() {
-            // SAFETY: `start_recv` just claimed `head`.
-            Ok(head) => return Ok(unsafe { self.read(head) }),
-            Err(TryRecvError::Disconnected) => return Err(RecvTimeoutError::Disconnected),
-            Err(TryRecvError::Empty) => {}
-        }
-        let claimed = pace.block(self.wait, &self.not_empty, deadline, || {
-            match self.start_recv() {
-                Ok(head) => Some(Ok(head)),
-                Err(TryRecvError::Disconnected) => Some(Err(())),
-                Err(TryRecvError::Empty) => None,
-            }
-        });
+        let claimed =
+            attempt().or_else(|| pace.block(self.wait, &self.not_empty, deadline, attempt));
         match claimed {
             // SAFETY: `start_recv` claimed `head`.
             Some(Ok(head)) => Ok(unsafe { self.read(head) }),

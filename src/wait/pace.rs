@@ -197,8 +197,10 @@ mod tests {
             })
         };
         assert_eq!(wait_polls(1), Some(1));
+        // Relaxed: stored by this thread, in the call above.
         assert!(pace.streaming.load(Ordering::Relaxed), "a short wait");
         assert_eq!(wait_polls(SHORT_WAIT + 1), Some(SHORT_WAIT + 1));
+        // Relaxed: as above.
         assert!(!pace.streaming.load(Ordering::Relaxed), "a long wait");
     }
 }
