@@ -121,15 +121,15 @@ pub(crate) mod task;
 /// with more busy threads than cores they waste the time slice the other side
 /// needs: prefer `Backoff`, the default.
 ///
-/// An spsc sender or receiver, or a broadcast publisher or subscriber, that
-/// waits in `send`/`recv` (not in a loop of its own around
+/// A side of an spsc, mpmc or broadcast ring (and so a pipeline's pushers and
+/// pullers) that waits in `send`/`recv` (not in a loop of its own around
 /// `try_send`/`try_recv`) also paces itself, whatever its `Wait`: when its
 /// last wait was over within a few polls, the other side is streaming, and
 /// it pauses a few spin-loop hints before polling again. That keeps a
 /// spinning ring in its fast steady state (the two sides far apart) instead
 /// of the slow one (each polling the line the other is writing); a wait for
 /// a lone message is not paced, so latency is unchanged. See
-/// `docs/benchmarks.md`, "Two steady states".
+/// `docs/benchmarks.md`, "Two steady states" and "Pacing the mpmc ring".
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Wait {
     /// Busy-spin with a spin-loop hint. Never sleeps.
