@@ -9,6 +9,14 @@
 //! criterion iteration is one job; the time runs from the ventilator's start
 //! to the sink's last result.
 //!
+//! A second group, `pipeline_1to2to1_pinned`, runs ringbus, crossbeam-channel
+//! and (with `--features zmq`) ZeroMQ with the threads pinned by hand, in the
+//! two placements four threads can take on two cores (the workers are
+//! interchangeable): `ends_apart` (ventilator and worker 1 on core 0, worker
+//! 2 and sink on core 1) and `ends_together` (ventilator and sink on core 0,
+//! both workers on core 1). An unpinned run lands in one of them, so these
+//! rows show how much of its spread is the scheduler's placement.
+//!
 //! Peers: crossbeam-channel and flume (bounded, cloned receivers), and
 //! `std::sync::mpsc::sync_channel`, whose receiver cannot be shared, so the
 //! workers take turns on it behind a `Mutex` (the usual thread-pool idiom).
@@ -27,45 +35,109 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use ringbus::pipeline;
 
 mod common;
-use common::Seen;
+use common::{pin, Seen};
 
 /// Slots in every queue of this file.
 const CAPACITY: usize = 1024;
 
-/// A named peer: moves `n` jobs through ventilator → workers → sink and
-/// returns the time.
-type Peer = (&'static str, fn(u64) -> Duration);
+/// A named peer: moves `n` jobs through ventilator → workers → sink, its
+/// threads placed as the [`Placement`] says, and returns the time.
+type Peer = (&'static str, fn(u64, Placement) -> Duration);
 
 /// Workers between the ventilator and the sink.
 const WORKERS: usize = 2;
 
-/// Runs a ventilator, `workers` and a sink on their own threads, released
-/// together by a barrier. Returns the time from the ventilator's start to the
-/// sink's end, read on those threads, and checks what the sink saw.
-fn run<V, W, S>(n: u64, peer: &str, ventilator: V, workers: Vec<W>, sink: S) -> Duration
+/// Where [`run`] puts the ventilator, the workers and the sink.
+#[derive(Clone, Copy, Debug)]
+enum Placement {
+    /// Wherever the scheduler puts them.
+    Unpinned,
+    /// Core 0: ventilator and worker 1; core 1: worker 2 and sink.
+    EndsApart,
+    /// Core 0: ventilator and sink; core 1: both workers.
+    EndsTogether,
+}
+
+/// The core of each thread of a pinned run.
+#[derive(Clone, Copy, Debug)]
+struct Cores {
+    ventilator: usize,
+    workers: [usize; WORKERS],
+    sink: usize,
+}
+
+impl Placement {
+    /// Where each thread goes, or `None` when unpinned.
+    fn cores(self) -> Option<Cores> {
+        let (ventilator, workers, sink) = match self {
+            Placement::Unpinned => return None,
+            Placement::EndsApart => (0, [0, 1], 1),
+            Placement::EndsTogether => (0, [1, 1], 0),
+        };
+        Some(Cores {
+            ventilator,
+            workers,
+            sink,
+        })
+    }
+
+    /// The name of the placement in a benchmark id.
+    fn name(self) -> &'static str {
+        match self {
+            Placement::Unpinned => "unpinned",
+            Placement::EndsApart => "ends_apart",
+            Placement::EndsTogether => "ends_together",
+        }
+    }
+}
+
+/// Runs a ventilator, `workers` and a sink on their own threads, placed as
+/// `placement` says and released together by a barrier. Returns the time
+/// from the ventilator's start to the sink's end, read on those threads, and
+/// checks what the sink saw.
+fn run<V, W, S>(
+    n: u64,
+    peer: &str,
+    placement: Placement,
+    ventilator: V,
+    workers: Vec<W>,
+    sink: S,
+) -> Duration
 where
     V: FnOnce() + Send,
     W: FnOnce() + Send,
     S: FnOnce() -> Seen + Send,
 {
-    let barrier = Barrier::new(workers.len() + 2);
+    assert_eq!(workers.len(), WORKERS, "{peer}: one closure per worker");
+    let cores = placement.cores();
+    let barrier = Barrier::new(WORKERS + 2);
     let barrier = &barrier;
     let (start, (seen, end)) = thread::scope(|s| {
         let workers: Vec<_> = workers
             .into_iter()
-            .map(|work| {
+            .enumerate()
+            .map(|(k, work)| {
                 s.spawn(move || {
+                    if let Some(cores) = cores {
+                        pin(cores.workers[k]);
+                    }
                     barrier.wait();
                     work();
                 })
             })
             .collect();
         let sink = s.spawn(move || {
+            if let Some(cores) = cores {
+                pin(cores.sink);
+            }
             barrier.wait();
             let seen = sink();
             (seen, Instant::now())
         });
         let ventilator = s.spawn(move || {
+            if let Some(cores) = cores {
+                pin(cores.ventilator);
+            }
             barrier.wait();
             let start = Instant::now();
             ventilator();
@@ -93,7 +165,7 @@ fn collect(n: u64, mut recv: impl FnMut() -> u64) -> Seen {
 }
 
 /// ringbus `pipeline`, default wait (`Backoff`).
-fn ringbus_pipeline(n: u64) -> Duration {
+fn ringbus_pipeline(n: u64, placement: Placement) -> Duration {
     let (jobs, work) = pipeline::channel::<u64>(CAPACITY);
     let (results, sink) = pipeline::channel::<u64>(CAPACITY);
     let workers: Vec<_> = (0..WORKERS)
@@ -109,11 +181,11 @@ fn ringbus_pipeline(n: u64) -> Duration {
     drop((work, results));
     let ventilate = move || (0..n).for_each(|j| jobs.send(j).expect("workers gone"));
     let sink = move || collect(n, || sink.recv().expect("ringbus: job lost"));
-    run(n, "ringbus pipeline", ventilate, workers, sink)
+    run(n, "ringbus pipeline", placement, ventilate, workers, sink)
 }
 
 /// crossbeam-channel `bounded(1024)` each way.
-fn crossbeam(n: u64) -> Duration {
+fn crossbeam(n: u64, placement: Placement) -> Duration {
     let (jobs, work) = crossbeam_channel::bounded::<u64>(CAPACITY);
     let (results, sink) = crossbeam_channel::bounded::<u64>(CAPACITY);
     let workers: Vec<_> = (0..WORKERS)
@@ -129,11 +201,11 @@ fn crossbeam(n: u64) -> Duration {
     drop((work, results));
     let ventilate = move || (0..n).for_each(|j| jobs.send(j).expect("workers gone"));
     let sink = move || collect(n, || sink.recv().expect("crossbeam: job lost"));
-    run(n, "crossbeam-channel", ventilate, workers, sink)
+    run(n, "crossbeam-channel", placement, ventilate, workers, sink)
 }
 
 /// flume `bounded(1024)` each way.
-fn flume_bounded(n: u64) -> Duration {
+fn flume_bounded(n: u64, placement: Placement) -> Duration {
     let (jobs, work) = flume::bounded::<u64>(CAPACITY);
     let (results, sink) = flume::bounded::<u64>(CAPACITY);
     let workers: Vec<_> = (0..WORKERS)
@@ -149,12 +221,12 @@ fn flume_bounded(n: u64) -> Duration {
     drop((work, results));
     let ventilate = move || (0..n).for_each(|j| jobs.send(j).expect("workers gone"));
     let sink = move || collect(n, || sink.recv().expect("flume: job lost"));
-    run(n, "flume", ventilate, workers, sink)
+    run(n, "flume", placement, ventilate, workers, sink)
 }
 
 /// `std::sync::mpsc::sync_channel(1024)` each way; the workers share the job
 /// receiver behind a `Mutex`.
-fn std_mpsc(n: u64) -> Duration {
+fn std_mpsc(n: u64, placement: Placement) -> Duration {
     let (jobs, work) = std::sync::mpsc::sync_channel::<u64>(CAPACITY);
     let (results, sink) = std::sync::mpsc::sync_channel::<u64>(CAPACITY);
     let work = Mutex::new(work);
@@ -176,7 +248,7 @@ fn std_mpsc(n: u64) -> Duration {
     drop(results);
     let ventilate = move || (0..n).for_each(|j| jobs.send(j).expect("workers gone"));
     let sink = move || collect(n, || sink.recv().expect("std mpsc: job lost"));
-    run(n, "std mpsc", ventilate, workers, sink)
+    run(n, "std mpsc", placement, ventilate, workers, sink)
 }
 
 /// ZeroMQ `inproc://` PUSH/PULL: ventilator PUSH → 2 workers PULL/PUSH →
@@ -186,7 +258,7 @@ fn std_mpsc(n: u64) -> Duration {
 /// every result, and the workers, receiving with a 10 ms timeout, stop when
 /// they see it (after the timed part).
 #[cfg(feature = "zmq")]
-fn zmq_push_pull(n: u64) -> Duration {
+fn zmq_push_pull(n: u64, placement: Placement) -> Duration {
     use std::sync::atomic::{AtomicBool, Ordering};
 
     let context = zmq::Context::new();
@@ -239,7 +311,7 @@ fn zmq_push_pull(n: u64) -> Duration {
         done.store(true, Ordering::Relaxed);
         seen
     };
-    run(n, "zmq push/pull", ventilate, workers, sink)
+    run(n, "zmq push/pull", placement, ventilate, workers, sink)
 }
 
 fn ventilator_workers_sink(c: &mut Criterion) {
@@ -255,7 +327,31 @@ fn ventilator_workers_sink(c: &mut Criterion) {
     #[cfg(feature = "zmq")]
     peers.push(("zmq_inproc_push_pull", zmq_push_pull));
     for (name, peer) in peers {
-        group.bench_function(name, |b| b.iter_custom(peer));
+        group.bench_function(name, |b| {
+            b.iter_custom(|n| peer(n, Placement::Unpinned));
+        });
+    }
+    group.finish();
+}
+
+/// The same pipeline pinned by hand, in both placements, for the peers of
+/// issue 5's targets.
+fn ventilator_workers_sink_pinned(c: &mut Criterion) {
+    let mut group = c.benchmark_group("pipeline_1to2to1_pinned");
+    group.throughput(Throughput::Elements(1));
+    #[allow(unused_mut)] // pushed to with `--features zmq`
+    let mut peers: Vec<Peer> = vec![
+        ("ringbus_pipeline_backoff", ringbus_pipeline),
+        ("crossbeam_channel", crossbeam),
+    ];
+    #[cfg(feature = "zmq")]
+    peers.push(("zmq_inproc_push_pull", zmq_push_pull));
+    for placement in [Placement::EndsApart, Placement::EndsTogether] {
+        for (name, peer) in &peers {
+            group.bench_function(format!("{name}/{}", placement.name()), |b| {
+                b.iter_custom(|n| peer(n, placement));
+            });
+        }
     }
     group.finish();
 }
@@ -263,6 +359,6 @@ fn ventilator_workers_sink(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = common::config();
-    targets = ventilator_workers_sink
+    targets = ventilator_workers_sink, ventilator_workers_sink_pinned
 }
 criterion_main!(benches);
