@@ -314,19 +314,26 @@ fn zmq_push_pull(n: u64, placement: Placement) -> Duration {
     run(n, "zmq push/pull", placement, ventilate, workers, sink)
 }
 
-fn ventilator_workers_sink(c: &mut Criterion) {
-    let mut group = c.benchmark_group("pipeline_1to2to1");
-    group.throughput(Throughput::Elements(1));
-    #[allow(unused_mut)] // pushed to with `--features zmq`
+/// The peers of a group: ringbus and crossbeam-channel, then flume and std
+/// when `all`, then ZeroMQ with `--features zmq`.
+fn peers(all: bool) -> Vec<Peer> {
     let mut peers: Vec<Peer> = vec![
         ("ringbus_pipeline_backoff", ringbus_pipeline),
         ("crossbeam_channel", crossbeam),
-        ("flume", flume_bounded),
-        ("std_sync_channel_mutex", std_mpsc),
     ];
+    if all {
+        peers.push(("flume", flume_bounded));
+        peers.push(("std_sync_channel_mutex", std_mpsc));
+    }
     #[cfg(feature = "zmq")]
     peers.push(("zmq_inproc_push_pull", zmq_push_pull));
-    for (name, peer) in peers {
+    peers
+}
+
+fn ventilator_workers_sink(c: &mut Criterion) {
+    let mut group = c.benchmark_group("pipeline_1to2to1");
+    group.throughput(Throughput::Elements(1));
+    for (name, peer) in peers(true) {
         group.bench_function(name, |b| {
             b.iter_custom(|n| peer(n, Placement::Unpinned));
         });
@@ -339,13 +346,7 @@ fn ventilator_workers_sink(c: &mut Criterion) {
 fn ventilator_workers_sink_pinned(c: &mut Criterion) {
     let mut group = c.benchmark_group("pipeline_1to2to1_pinned");
     group.throughput(Throughput::Elements(1));
-    #[allow(unused_mut)] // pushed to with `--features zmq`
-    let mut peers: Vec<Peer> = vec![
-        ("ringbus_pipeline_backoff", ringbus_pipeline),
-        ("crossbeam_channel", crossbeam),
-    ];
-    #[cfg(feature = "zmq")]
-    peers.push(("zmq_inproc_push_pull", zmq_push_pull));
+    let peers = peers(false);
     for placement in [Placement::EndsApart, Placement::EndsTogether] {
         for (name, peer) in &peers {
             group.bench_function(format!("{name}/{}", placement.name()), |b| {
