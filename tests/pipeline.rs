@@ -14,7 +14,8 @@ use ringbus::{
 
 /// Ventilator → 4 workers → sink, 100 000 jobs; worker 0 sleeps on every
 /// job. The sink sees every job exactly once, and the slow worker takes far
-/// fewer jobs than each of the others (no round-robin stall behind it).
+/// fewer jobs than the others do on average (no round-robin stall behind
+/// it).
 #[test]
 fn every_job_exactly_once_and_a_slow_worker_takes_fewer() {
     const JOBS: usize = 100_000;
@@ -61,13 +62,18 @@ fn every_job_exactly_once_and_a_slow_worker_takes_fewer() {
     );
     assert_eq!(taken.iter().sum::<usize>(), JOBS);
     assert_eq!(taken, per_worker);
-    for (w, &n) in taken.iter().enumerate().skip(1) {
-        assert!(
-            taken[0] * 4 < n,
-            "slow worker took {} jobs, worker {w} {n}",
-            taken[0]
-        );
-    }
+    // Round-robin would hand the slow worker a quarter of the jobs. Compared
+    // with the others' mean, not with each of them: on two cores the
+    // scheduler may starve one fast worker (in one CI run it took 38 jobs,
+    // its two peers 99 951 together), and that says nothing about the
+    // pipeline.
+    let others_mean = (JOBS - taken[0]) / (WORKERS - 1);
+    assert!(
+        taken[0] * 4 < others_mean,
+        "slow worker took {} jobs, the others {:?}",
+        taken[0],
+        &taken[1..]
+    );
 }
 
 /// A full ring says so: `try_send` hands the job back, `send_timeout` times
