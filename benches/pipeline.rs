@@ -14,8 +14,8 @@
 //! two placements four threads can take on two cores (the workers are
 //! interchangeable): `ends_apart` (ventilator and worker 1 on core 0, worker
 //! 2 and sink on core 1) and `ends_together` (ventilator and sink on core 0,
-//! both workers on core 1). An unpinned run lands in one of them, so these
-//! rows show how much of its spread is the scheduler's placement.
+//! both workers on core 1). The scheduler puts an unpinned run mostly in one
+//! of them, so these rows show how much of its spread is placement.
 //!
 //! Peers: crossbeam-channel and flume (bounded, cloned receivers), and
 //! `std::sync::mpsc::sync_channel`, whose receiver cannot be shared, so the
