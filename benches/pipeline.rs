@@ -41,64 +41,49 @@ use common::{pin, Seen};
 const CAPACITY: usize = 1024;
 
 /// A named peer: moves `n` jobs through ventilator → workers → sink, its
-/// threads placed as the [`Placement`] says, and returns the time.
-type Peer = (&'static str, fn(u64, Placement) -> Duration);
+/// threads pinned as the [`Placement`] says (`None`: unpinned), and returns
+/// the time.
+type Peer = (&'static str, fn(u64, Option<Placement>) -> Duration);
 
 /// Workers between the ventilator and the sink.
 const WORKERS: usize = 2;
 
-/// Where [`run`] puts the ventilator, the workers and the sink.
+/// Where a pinned run puts each thread: the core of the ventilator, of
+/// each worker and of the sink.
 #[derive(Clone, Copy, Debug)]
-enum Placement {
-    /// Wherever the scheduler puts them.
-    Unpinned,
-    /// Core 0: ventilator and worker 1; core 1: worker 2 and sink.
-    EndsApart,
-    /// Core 0: ventilator and sink; core 1: both workers.
-    EndsTogether,
-}
-
-/// The core of each thread of a pinned run.
-#[derive(Clone, Copy, Debug)]
-struct Cores {
+struct Placement {
+    /// The placement's name in a benchmark id.
+    name: &'static str,
     ventilator: usize,
     workers: [usize; WORKERS],
     sink: usize,
 }
 
-impl Placement {
-    /// Where each thread goes, or `None` when unpinned.
-    fn cores(self) -> Option<Cores> {
-        let (ventilator, workers, sink) = match self {
-            Placement::Unpinned => return None,
-            Placement::EndsApart => (0, [0, 1], 1),
-            Placement::EndsTogether => (0, [1, 1], 0),
-        };
-        Some(Cores {
-            ventilator,
-            workers,
-            sink,
-        })
-    }
+/// Core 0: ventilator and worker 1; core 1: worker 2 and sink.
+const ENDS_APART: Placement = Placement {
+    name: "ends_apart",
+    ventilator: 0,
+    workers: [0, 1],
+    sink: 1,
+};
 
-    /// The name of the placement in a benchmark id.
-    fn name(self) -> &'static str {
-        match self {
-            Placement::Unpinned => "unpinned",
-            Placement::EndsApart => "ends_apart",
-            Placement::EndsTogether => "ends_together",
-        }
-    }
-}
+/// Core 0: ventilator and sink; core 1: both workers.
+const ENDS_TOGETHER: Placement = Placement {
+    name: "ends_together",
+    ventilator: 0,
+    workers: [1, 1],
+    sink: 0,
+};
 
-/// Runs a ventilator, `workers` and a sink on their own threads, placed as
-/// `placement` says and released together by a barrier. Returns the time
+/// Runs a ventilator, `workers` and a sink on their own threads, pinned as
+/// `placement` says (or left to the scheduler) and released together by a
+/// barrier. Returns the time
 /// from the ventilator's start to the sink's end, read on those threads, and
 /// checks what the sink saw.
 fn run<V, W, S>(
     n: u64,
     peer: &str,
-    placement: Placement,
+    placement: Option<Placement>,
     ventilator: V,
     workers: Vec<W>,
     sink: S,
@@ -109,7 +94,6 @@ where
     S: FnOnce() -> Seen + Send,
 {
     assert_eq!(workers.len(), WORKERS, "{peer}: one closure per worker");
-    let cores = placement.cores();
     let barrier = Barrier::new(WORKERS + 2);
     let barrier = &barrier;
     let (start, (seen, end)) = thread::scope(|s| {
@@ -118,7 +102,7 @@ where
             .enumerate()
             .map(|(k, work)| {
                 s.spawn(move || {
-                    if let Some(cores) = cores {
+                    if let Some(cores) = placement {
                         pin(cores.workers[k]);
                     }
                     barrier.wait();
@@ -127,7 +111,7 @@ where
             })
             .collect();
         let sink = s.spawn(move || {
-            if let Some(cores) = cores {
+            if let Some(cores) = placement {
                 pin(cores.sink);
             }
             barrier.wait();
@@ -135,7 +119,7 @@ where
             (seen, Instant::now())
         });
         let ventilator = s.spawn(move || {
-            if let Some(cores) = cores {
+            if let Some(cores) = placement {
                 pin(cores.ventilator);
             }
             barrier.wait();
@@ -165,7 +149,7 @@ fn collect(n: u64, mut recv: impl FnMut() -> u64) -> Seen {
 }
 
 /// ringbus `pipeline`, default wait (`Backoff`).
-fn ringbus_pipeline(n: u64, placement: Placement) -> Duration {
+fn ringbus_pipeline(n: u64, placement: Option<Placement>) -> Duration {
     let (jobs, work) = pipeline::channel::<u64>(CAPACITY);
     let (results, sink) = pipeline::channel::<u64>(CAPACITY);
     let workers: Vec<_> = (0..WORKERS)
@@ -185,7 +169,7 @@ fn ringbus_pipeline(n: u64, placement: Placement) -> Duration {
 }
 
 /// crossbeam-channel `bounded(1024)` each way.
-fn crossbeam(n: u64, placement: Placement) -> Duration {
+fn crossbeam(n: u64, placement: Option<Placement>) -> Duration {
     let (jobs, work) = crossbeam_channel::bounded::<u64>(CAPACITY);
     let (results, sink) = crossbeam_channel::bounded::<u64>(CAPACITY);
     let workers: Vec<_> = (0..WORKERS)
@@ -205,7 +189,7 @@ fn crossbeam(n: u64, placement: Placement) -> Duration {
 }
 
 /// flume `bounded(1024)` each way.
-fn flume_bounded(n: u64, placement: Placement) -> Duration {
+fn flume_bounded(n: u64, placement: Option<Placement>) -> Duration {
     let (jobs, work) = flume::bounded::<u64>(CAPACITY);
     let (results, sink) = flume::bounded::<u64>(CAPACITY);
     let workers: Vec<_> = (0..WORKERS)
@@ -226,7 +210,7 @@ fn flume_bounded(n: u64, placement: Placement) -> Duration {
 
 /// `std::sync::mpsc::sync_channel(1024)` each way; the workers share the job
 /// receiver behind a `Mutex`.
-fn std_mpsc(n: u64, placement: Placement) -> Duration {
+fn std_mpsc(n: u64, placement: Option<Placement>) -> Duration {
     let (jobs, work) = std::sync::mpsc::sync_channel::<u64>(CAPACITY);
     let (results, sink) = std::sync::mpsc::sync_channel::<u64>(CAPACITY);
     let work = Mutex::new(work);
@@ -258,7 +242,7 @@ fn std_mpsc(n: u64, placement: Placement) -> Duration {
 /// every result, and the workers, receiving with a 10 ms timeout, stop when
 /// they see it (after the timed part).
 #[cfg(feature = "zmq")]
-fn zmq_push_pull(n: u64, placement: Placement) -> Duration {
+fn zmq_push_pull(n: u64, placement: Option<Placement>) -> Duration {
     use std::sync::atomic::{AtomicBool, Ordering};
 
     let context = zmq::Context::new();
@@ -335,7 +319,7 @@ fn ventilator_workers_sink(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1));
     for (name, peer) in peers(true) {
         group.bench_function(name, |b| {
-            b.iter_custom(|n| peer(n, Placement::Unpinned));
+            b.iter_custom(|n| peer(n, None));
         });
     }
     group.finish();
@@ -347,10 +331,10 @@ fn ventilator_workers_sink_pinned(c: &mut Criterion) {
     let mut group = c.benchmark_group("pipeline_1to2to1_pinned");
     group.throughput(Throughput::Elements(1));
     let peers = peers(false);
-    for placement in [Placement::EndsApart, Placement::EndsTogether] {
+    for placement in [ENDS_APART, ENDS_TOGETHER] {
         for (name, peer) in &peers {
-            group.bench_function(format!("{name}/{}", placement.name()), |b| {
-                b.iter_custom(|n| peer(n, placement));
+            group.bench_function(format!("{name}/{}", placement.name), |b| {
+                b.iter_custom(|n| peer(n, Some(placement)));
             });
         }
     }
