@@ -1,10 +1,14 @@
 //! REQ/REP behaviour: every reply reaches its own request across many
 //! requesters and repliers, a timed-out request's late reply is never
 //! returned for the next one, a requester learns when no reply can come
-//! (repliers gone in every order, request dropped unanswered). (No
+//! (repliers gone in every order, request dropped unanswered), and a
+//! leaked `request_async` future leaves the next request sound. (No
 //! allocation per round trip: `tests/alloc.rs`.)
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{mpsc, Arc};
+use std::task::{Context, Poll};
 use std::thread;
 use std::time::Duration;
 
@@ -277,4 +281,93 @@ fn payloads_and_replies_dropped_once() {
     drop(replier); // the last replier drains the two still queued
     assert_eq!(Arc::strong_count(&probe), 1);
     drop(requester);
+}
+
+/// Polls `future` once, with a waker that does nothing.
+fn poll_once<F: Future>(future: Pin<&mut F>) -> Poll<F::Output> {
+    future.poll(&mut Context::from_waker(futures::task::noop_waker_ref()))
+}
+
+/// A `request_async` future leaked (`mem::forget` is safe) after its reply
+/// landed: nothing took that reply. The next request drops it, exactly
+/// once, and gets its own.
+#[test]
+fn forgotten_async_request_leaves_no_reply_behind() {
+    let probe = Arc::new(());
+    let (mut requester, replier) = reqrep::channel::<u64, (u64, Arc<()>)>(4);
+    let mut leaked = Box::pin(requester.request_async(1));
+    assert!(poll_once(leaked.as_mut()).is_pending());
+    let first = replier.recv().unwrap();
+    assert_eq!(*first.payload(), 1);
+    first.reply((1, probe.clone())).unwrap();
+    std::mem::forget(leaked);
+    assert_eq!(Arc::strong_count(&probe), 2, "the reply waits in the slot");
+
+    let echo = probe.clone();
+    let server = thread::spawn(move || {
+        let request = replier.recv().unwrap();
+        let n = *request.payload();
+        request.reply((n, echo)).unwrap();
+    });
+    let (n, reply) = requester.request(2).unwrap();
+    assert_eq!(n, 2, "request 2 got another request's reply");
+    server.join().unwrap();
+    drop(reply);
+    assert_eq!(
+        Arc::strong_count(&probe),
+        1,
+        "the leaked request's reply was not dropped"
+    );
+    drop(requester);
+    assert_eq!(Arc::strong_count(&probe), 1);
+}
+
+/// A payload whose drop waits until `gate` says go (or is gone).
+struct Gate(Option<mpsc::Receiver<()>>);
+
+impl Drop for Gate {
+    fn drop(&mut self) {
+        if let Some(gate) = self.0.take() {
+            let _ = gate.recv();
+        }
+    }
+}
+
+/// Every `Unanswered` a requester returns is counted, on the async path too:
+/// here an async request finds room in the ring only once the last replier
+/// has left (it is held in its drain by a payload whose drop waits), and so
+/// learns after its send that no reply can come.
+#[test]
+fn async_request_after_the_last_replier_left_is_counted() {
+    let (mut requester, replier) = reqrep::Builder::new(1)
+        .wait(Wait::Yield)
+        .build::<Gate, u8>();
+    let (go, gate) = mpsc::channel();
+    // Fill the ring (one slot) with a request whose payload holds the drain.
+    let filler = requester.clone();
+    let timed_out = filler.request_timeout(Gate(Some(gate)), Duration::from_millis(1));
+    assert!(matches!(timed_out, Err(RequestError::Timeout(None))));
+    let mut pending = Box::pin(requester.request_async(Gate(None)));
+    assert!(poll_once(pending.as_mut()).is_pending(), "the ring is full");
+    let leaver = thread::spawn(move || drop(replier));
+    let result = loop {
+        if let Poll::Ready(result) = poll_once(pending.as_mut()) {
+            break result;
+        }
+        thread::yield_now();
+    };
+    drop(pending);
+    go.send(()).unwrap();
+    leaver.join().unwrap();
+    let unanswered = match result {
+        Err(RequestError::Unanswered) => 1,
+        Err(RequestError::Disconnected(_)) => 0,
+        other => panic!(
+            "unexpected {:?}",
+            other.map(|_| ()).map_err(|e| e.to_string())
+        ),
+    };
+    let stats = requester.stats();
+    assert_eq!(stats.unanswered, unanswered, "{stats:?}");
+    assert_eq!(stats.replies, 0);
 }

@@ -1,11 +1,16 @@
 //! loom models of request/reply: the race between a requester queueing a
 //! request and the last replier leaving (the store-buffering fence pair),
 //! a reply racing the requester's cancel, replies reaching their own
-//! requester, and a request dropped without a reply.
+//! requester, a request dropped without a reply, and a leaked
+//! `request_async` future answered while the next request is armed.
 #![cfg(ringbus_loom)]
 
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+
 use loom::thread;
-use loom_tests::model;
+use loom_tests::{counter, drops, model, Counted};
 use ringbus::reqrep::{self, RequestError};
 use ringbus::Wait;
 
@@ -121,5 +126,48 @@ fn drain_waits_for_a_request_being_written() {
         drop(replier);
         settled(a.join().unwrap(), 1, None);
         settled(b.join().unwrap(), 2, None);
+    });
+}
+
+/// Polls `future` once, with a waker that does nothing.
+fn poll_once<F: Future>(future: Pin<&mut F>) -> Poll<F::Output> {
+    future.poll(&mut Context::from_waker(Waker::noop()))
+}
+
+/// A `request_async` future is leaked (`mem::forget` is safe: no destructor
+/// cancels its request) while a replier answers it, and the requester makes
+/// its next request at once. Arming the next request must first settle the
+/// leaked one (cancel it, wait out its reply's write, or drop the reply), so
+/// that the late reply and the next never write the slot at once and the
+/// late `FULL` never overwrites the next request's `WAITING`: the next
+/// request gets its own reply, never a hang. `Yield`, so that a lost reply
+/// shows as a requester spinning for ever (loom's branch limit).
+#[test]
+fn leaked_async_request_answered_while_the_next_is_armed() {
+    model(|| {
+        let dropped = counter();
+        let (mut requester, replier) = reqrep::Builder::new(2)
+            .wait(Wait::Yield)
+            .build::<usize, Counted>();
+        let mut leaked = Box::pin(requester.request_async(1));
+        assert!(poll_once(leaked.as_mut()).is_pending());
+        std::mem::forget(leaked);
+        let made = dropped.clone();
+        let server = thread::spawn(move || {
+            for request in replier.iter().take(2) {
+                let n = *request.payload();
+                // The leaked request's reply may be turned away (and dropped
+                // here).
+                let _ = request.reply(Counted::new(n, &made));
+            }
+        });
+        let reply = requester.request(2).expect("request 2 unanswered");
+        assert_eq!(reply.id, 2, "request 2 got another request's reply");
+        drop(reply);
+        server.join().unwrap();
+        drop(requester);
+        // Both replies dropped once: the leaked request's was turned away,
+        // or dropped by the next `arm`; never left in the slot unowned.
+        assert_eq!(drops(&dropped), 2);
     });
 }

@@ -87,10 +87,56 @@ impl<Rep> Slot<Rep> {
     }
 
     /// Opens the slot for the reply of `seq`. Requester only, before the
-    /// request carrying `seq` is queued, and only once the previous request
-    /// has been resolved (its reply taken, or its state `GONE`).
-    #[inline]
+    /// request carrying `seq` is queued.
+    ///
+    /// Normally the previous request is settled by now (its reply taken, or
+    /// its state `GONE`), and this is one load and one store. But a
+    /// `request_async` future can be leaked (`mem::forget` is safe), and then
+    /// nothing settled it: its state may still be `WAITING`, a replier may be
+    /// `WRITING` its reply, or the reply may sit `FULL` in the cell. Arming
+    /// over it would let that late ticket and the next one write the cell at
+    /// once. So settle it first: cancel it, wait out the write, or drop the
+    /// reply nobody will take. Only the last armed `seq` can have a live
+    /// ticket, so its tag alone decides.
     pub(super) fn arm(&self, seq: usize) {
+        loop {
+            // Acquire: pairs with the Release store of `FULL` in
+            // `ReplyTo::reply`: a leaked request's reply was written before
+            // we drop it below.
+            let state = self.state.load(Ordering::Acquire);
+            match state & 3 {
+                GONE => break,
+                // A leaked request no ticket has answered: cancel it (`state
+                // | GONE` keeps its `seq`). Relaxed, as in `cancel`; on
+                // failure its ticket moved first: look again.
+                WAITING => {
+                    if self
+                        .state
+                        .compare_exchange(state, state | GONE, Ordering::Relaxed, Ordering::Relaxed)
+                        .is_ok()
+                    {
+                        break;
+                    }
+                }
+                // A leaked request's replier is moving its reply in: bounded
+                // (no user code runs between WRITING and FULL).
+                WRITING => yield_now(),
+                // A leaked request's reply: nobody will take it.
+                _ => {
+                    // SAFETY: the tag is FULL (acquired above): the ticket
+                    // wrote the cell and will not touch it again, and no other
+                    // ticket can claim it before we arm `seq` below.
+                    let reply = self.value.with(|v| unsafe { (*v).assume_init_read() });
+                    // Relaxed: only the requester reads this state; the cell
+                    // is empty again.
+                    self.state.store(state | GONE, Ordering::Relaxed);
+                    // Before arming: if its drop makes a request on this
+                    // requester, that request starts and ends on a settled
+                    // slot.
+                    drop(reply);
+                }
+            }
+        }
         // Relaxed: a ticket for `seq` reaches a replier only through the
         // request ring, whose Release/Acquire stamps order this store before
         // the ticket's compare-exchange; a stale ticket's compare-exchange
@@ -240,7 +286,8 @@ impl<Rep> ReplyTo<Rep> {
         }
         // SAFETY: our compare-exchange moved the state of `seq` from WAITING
         // to WRITING: we alone may touch the cell until we store FULL, and
-        // it is empty (the previous reply was taken before `seq` was armed).
+        // it is empty (`arm` settled the previous request, taking or
+        // dropping its reply, before it armed `seq`).
         slot.value.with_mut(|v| unsafe { (*v).write(reply) });
         // Release: pairs with the Acquire load in `Slot::poll`.
         slot.state.store(pack(self.seq, FULL), Ordering::Release);

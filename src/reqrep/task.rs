@@ -4,7 +4,7 @@
 use std::future::Future;
 
 use super::slot::{Outcome, Slot};
-use super::{Replier, ReplyTo, Request, RequestError, Requester};
+use super::{Endpoint, Replier, ReplyTo, Request, RequestError, Requester};
 use crate::error::{RecvError, SendError};
 use crate::select::sealed::{SignalRef, Source};
 use crate::sync::light_fence;
@@ -90,7 +90,10 @@ impl<Req, Rep> Requester<Req, Rep> {
         light_fence();
         if this.endpoint.repliers_gone() {
             return match this.slot.cancel(seq) {
-                None => Err(RequestError::Unanswered),
+                None => {
+                    Endpoint::<Req, Rep>::count(&this.endpoint.outcomes.unanswered);
+                    Err(RequestError::Unanswered)
+                }
                 Some(outcome) => this.resolve(outcome),
             };
         }
