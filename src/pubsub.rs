@@ -276,7 +276,12 @@ pub enum Overflow {
     /// [`Subscriber::missed`]; the ring keeps the oldest.
     DropNewest,
     /// The oldest message in the ring is dropped (and counted) to make room:
-    /// the ring keeps the latest.
+    /// the ring keeps the latest. A publisher never waits for the
+    /// subscriber, not even while it is in the middle of taking a message:
+    /// if the ring stays full for a few microseconds after the oldest was
+    /// dropped (a receive, or another publisher's send, is under way on a
+    /// thread that was descheduled), the new message is dropped instead,
+    /// and counted.
     DropOldest,
 }
 

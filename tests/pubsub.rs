@@ -2,10 +2,11 @@
 //! exactly-once delivery across many publishers and subscribers, overflow
 //! policies, partial sends, disconnection.
 
+use std::cell::{OnceCell, RefCell};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ringbus::pubsub::{self, FilterError, Overflow, SubscriberOptions};
 use ringbus::{RecvTimeoutError, TryRecvError, Wait};
@@ -467,4 +468,147 @@ fn messages_are_dropped_exactly_once() {
     drop((publisher, t, b));
     // Relaxed: same thread as the drops.
     assert_eq!(drops.load(Ordering::Relaxed), 7);
+}
+
+/// A [`pubsub::Pending`] counts as a publisher: after the last `Publisher`
+/// drops, the subscriber sees `Empty`, not `Disconnected`, until the pending
+/// send is finished (its message is then drained first) or dropped.
+#[test]
+fn pending_send_keeps_subscribers_connected() {
+    let (publisher, mut s) = pubsub::channel::<u32>(1);
+    s.subscribe("#").unwrap();
+    let t = publisher.topic("t").unwrap();
+    assert_eq!(publisher.send(&t, 1), 1);
+    let pending = publisher.try_send(&t, 2).unwrap_err(); // the ring is full
+    drop(publisher);
+    assert_eq!(*s.try_recv().unwrap(), 1);
+    assert_eq!(s.try_recv().unwrap_err(), TryRecvError::Empty);
+    assert_eq!(pending.send(), 1);
+    assert_eq!(drain(&s), [2]);
+    assert_eq!(s.try_recv().unwrap_err(), TryRecvError::Disconnected);
+
+    // Dropping a pending send instead ends it too, and wakes a waiting
+    // subscriber.
+    let (publisher, mut s) = pubsub::channel::<u32>(1);
+    s.subscribe("#").unwrap();
+    let t = publisher.topic("t").unwrap();
+    publisher.send(&t, 1);
+    let pending = publisher.try_send(&t, 2).unwrap_err();
+    drop(publisher);
+    let reader = thread::spawn(move || s.iter().map(|m| *m).collect::<Vec<_>>());
+    thread::sleep(Duration::from_millis(20));
+    drop(pending);
+    assert_eq!(reader.join().unwrap(), [1]);
+}
+
+/// A `DropOldest` send never empties the ring and never waits for the
+/// subscriber: while the subscriber is in the middle of taking a message
+/// (a big one, so that the window is wide), a send drops at most the
+/// oldest message and, failing room, its own. (An earlier version took
+/// message after message while the slot the subscriber held stayed full,
+/// and then spun until the subscriber ran again.)
+#[test]
+fn drop_oldest_send_loses_at_most_two() {
+    type Big = [u64; 8192]; // 64 KiB moved into and out of the ring
+                            // Big values on the stack: give both threads room (debug builds copy).
+    let roomy = || thread::Builder::new().stack_size(64 << 20);
+    let (publisher, _idle) = pubsub::channel::<Big>(1);
+    let options = SubscriberOptions::new()
+        .capacity(16)
+        .overflow(Overflow::DropOldest);
+    let mut subscriber = publisher.subscriber_with(options);
+    subscriber.subscribe("#").unwrap();
+    let topic = publisher.topic("t").unwrap();
+    let done = Arc::new(AtomicBool::new(false));
+    let stop = done.clone();
+    let reader = roomy()
+        .spawn(move || {
+            let mut last = None;
+            let mut received = 0u64;
+            // Relaxed: a stop flag; the joins order the rest.
+            while !stop.load(Ordering::Relaxed) || !subscriber.is_empty() {
+                match subscriber.try_recv() {
+                    Ok(message) => {
+                        assert!(last < Some(message[0]), "out of order");
+                        assert!(message.iter().all(|&w| w == message[0]), "torn");
+                        last = Some(message[0]);
+                        received += 1;
+                    }
+                    Err(_) => thread::yield_now(),
+                }
+            }
+            received
+        })
+        .unwrap();
+    let feed = roomy()
+        .spawn(move || {
+            let deadline = Instant::now() + Duration::from_millis(400);
+            let (mut sent, mut worst) = (0u64, 0u64);
+            while Instant::now() < deadline {
+                let before = publisher.stats().missed;
+                assert!(publisher.send(&topic, [sent; 8192]) <= 1);
+                worst = worst.max(publisher.stats().missed - before);
+                sent += 1;
+            }
+            (sent, worst, publisher.stats().missed)
+        })
+        .unwrap();
+    let (sent, worst, missed) = feed.join().unwrap();
+    // Relaxed: see the reader.
+    done.store(true, Ordering::Relaxed);
+    let received = reader.join().unwrap();
+    assert!(worst <= 2, "one send dropped {worst} messages");
+    assert_eq!(received + missed, sent);
+}
+
+thread_local! {
+    /// What a [`Resends`] clone sends with, and a subscriber it changes.
+    static RESEND_PUBLISHER: OnceCell<pubsub::Publisher<Resends>> = const { OnceCell::new() };
+    static RESEND_TOPIC: OnceCell<pubsub::Topic<Resends>> = const { OnceCell::new() };
+    static RESEND_OTHER: RefCell<Option<pubsub::Subscriber<Resends>>> = const { RefCell::new(None) };
+}
+
+/// A payload whose `clone` (made for every matching subscriber but the
+/// last) changes a subscription, which makes the topic's cached route stale,
+/// and sends on the same `Topic` again.
+struct Resends(u32);
+
+impl Clone for Resends {
+    fn clone(&self) -> Self {
+        if self.0 == 1 {
+            RESEND_OTHER.with(|s| {
+                s.borrow_mut()
+                    .as_mut()
+                    .unwrap()
+                    .subscribe("elsewhere")
+                    .unwrap()
+            });
+            let reached = RESEND_PUBLISHER.with(|p| {
+                RESEND_TOPIC.with(|t| p.get().unwrap().send(t.get().unwrap(), Resends(2)))
+            });
+            assert_eq!(reached, 2);
+        }
+        Resends(self.0)
+    }
+}
+
+/// A send made from inside another send on the same `Topic` (by a
+/// message's `clone`, after a subscription change) works, instead of
+/// panicking on the topic's cache ("already borrowed").
+#[test]
+fn send_from_inside_a_send_on_the_same_topic() {
+    let (publisher, mut a) = pubsub::channel::<Resends>(8);
+    let mut b = publisher.subscriber();
+    a.subscribe("t").unwrap();
+    b.subscribe("t").unwrap();
+    RESEND_OTHER.with(|s| *s.borrow_mut() = Some(publisher.subscriber()));
+    RESEND_TOPIC.with(|t| assert!(t.set(publisher.topic("t").unwrap()).is_ok()));
+    RESEND_PUBLISHER.with(|p| assert!(p.set(publisher).is_ok()));
+    let reached = RESEND_PUBLISHER
+        .with(|p| RESEND_TOPIC.with(|t| p.get().unwrap().send(t.get().unwrap(), Resends(1))));
+    assert_eq!(reached, 2);
+    let got = |s: &pubsub::Subscriber<Resends>| s.try_iter().map(|m| m.0).collect::<Vec<_>>();
+    // `a` gets the inner message first: the outer one's clone sent it.
+    assert_eq!(got(&a), [2, 1]);
+    assert_eq!(got(&b), [2, 1]);
 }

@@ -6,10 +6,15 @@ use std::error::Error;
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use super::{Envelope, Inbox, MatchSet, Name, Overflow};
+use super::{Envelope, Inbox, MatchSet, Name, Overflow, Publisher};
 use crate::error::TrySendError;
-use crate::sync::{Arc, Ordering};
+use crate::sync::{spin_loop, Arc, Ordering};
 use crate::wait;
+
+/// How many times a `DropOldest` delivery looks for room before it drops
+/// the new message: `2^SETTLE_STEPS - 1` spin-loop hints in all, a few
+/// microseconds. (Under loom each hint is a scheduling point: fewer.)
+const SETTLE_STEPS: u32 = if cfg!(ringbus_loom) { 2 } else { 8 };
 
 /// How long a delivery may wait for a full `Block` subscriber.
 #[derive(Clone, Copy)]
@@ -37,7 +42,7 @@ impl<T> Inbox<T> {
         if !self.is_alive() {
             return Offered::Dropped;
         }
-        let mut item = match self.tx.try_send(item) {
+        let item = match self.tx.try_send(item) {
             Ok(()) => return self.delivered(),
             Err(TrySendError::Full(item)) => item,
             // The inbox holds a receiver: the ring never disconnects.
@@ -53,21 +58,43 @@ impl<T> Inbox<T> {
                 self.missed.fetch_add(1, Ordering::Relaxed);
                 Offered::Dropped
             }
-            Overflow::DropOldest => loop {
-                // Make room by taking the oldest message ourselves (the
-                // subscriber may take it first: then we take the next one
-                // or find room). Each message taken here is counted.
+            Overflow::DropOldest => self.replace_oldest(item),
+        }
+    }
+
+    /// Makes room for `item` in a full `DropOldest` ring by dropping the
+    /// oldest message, without ever waiting for the subscriber.
+    ///
+    /// The oldest is taken only while the ring holds `capacity` messages: if
+    /// the subscriber has claimed a slot and is still moving its message
+    /// out, taking more would not free that slot any sooner (each take would
+    /// lose one more message and the ring would stay full). Such a receive,
+    /// or another publisher's send, ends within a few instructions unless
+    /// its thread was descheduled, so the send looks again a few times,
+    /// pausing a little longer each time (at most a few microseconds in
+    /// all); if the ring is still full then, `item` itself is dropped, and
+    /// counted: the feed does not wait for a lossy subscriber.
+    fn replace_oldest(&self, mut item: Envelope<T>) -> Offered<T> {
+        for step in 0..SETTLE_STEPS {
+            if self.rx.len() >= self.rx.capacity() {
                 if let Ok(oldest) = self.rx.try_recv() {
                     // Relaxed: a counter; no data travels with it.
                     self.missed.fetch_add(1, Ordering::Relaxed);
                     drop(oldest);
                 }
-                item = match self.tx.try_send(item) {
-                    Ok(()) => return self.delivered(),
-                    Err(err) => err.into_inner(),
-                };
-            },
+            }
+            item = match self.tx.try_send(item) {
+                Ok(()) => return self.delivered(),
+                Err(err) => err.into_inner(),
+            };
+            for _ in 0..1u32 << step {
+                spin_loop();
+            }
         }
+        // Relaxed: as above.
+        self.missed.fetch_add(1, Ordering::Relaxed);
+        drop(item);
+        Offered::Dropped
     }
 
     /// Wakes the subscriber after a delivery.
@@ -177,6 +204,11 @@ pub(super) fn deliver<T: Clone>(
 /// with: a subscriber that joins meanwhile does not get it. Dropping a
 /// `Pending` drops the message and gives up on the rest.
 ///
+/// A `Pending` counts as a publisher of its endpoint: subscribers see
+/// `Disconnected` only once it is finished or dropped, so a message it
+/// delivers after the last [`Publisher`](super::Publisher) dropped is still
+/// drained before the end.
+///
 /// ```
 /// use ringbus::pubsub::{self, Overflow, SubscriberOptions};
 ///
@@ -193,6 +225,9 @@ pub(super) fn deliver<T: Clone>(
 /// assert_eq!(fast.try_iter().map(|m| *m).collect::<Vec<_>>(), [0, 1]);
 /// ```
 pub struct Pending<T> {
+    /// Keeps the subscribers connected until the send is finished or
+    /// given up (a publisher registration of its own).
+    pub(super) publisher: Publisher<T>,
     pub(super) message: T,
     pub(super) name: Name,
     pub(super) generation: usize,
@@ -258,6 +293,7 @@ impl<T> Pending<T> {
 impl<T: Clone> Pending<T> {
     fn resume(self, mode: Mode) -> Result<usize, Pending<T>> {
         let Pending {
+            publisher,
             message,
             name,
             generation,
@@ -266,6 +302,7 @@ impl<T: Clone> Pending<T> {
             delivered,
         } = self;
         deliver(&set, &name, generation, message, next, delivered, mode).map_err(|stuck| Pending {
+            publisher,
             message: stuck.message,
             name,
             generation,

@@ -153,7 +153,7 @@ impl<T> Publisher<T> {
     /// The match set for `topic`, from its cache when no subscription
     /// changed since; else recomputed (under the lock) and cached.
     #[inline]
-    fn route<'t>(&self, topic: &'t Topic<T>) -> std::cell::Ref<'t, Route<T>> {
+    fn route<'t>(&self, topic: &'t Topic<T>) -> Routed<'t, T> {
         // Relaxed: see the module doc ("No slow-joiner loss"). A bump that
         // happens before this load is seen by it (coherence); the data the
         // generation guards is either our own cache or read under the lock.
@@ -161,17 +161,41 @@ impl<T> Publisher<T> {
         {
             let route = topic.route.borrow();
             if route.generation == generation && Arc::ptr_eq(&route.endpoint, &self.endpoint) {
-                return route;
+                return Routed::Cached(route);
             }
         }
-        self.refresh(topic);
-        topic.route.borrow()
+        self.refresh(topic)
     }
 
     #[cold]
-    fn refresh(&self, topic: &Topic<T>) {
+    fn refresh<'t>(&self, topic: &'t Topic<T>) -> Routed<'t, T> {
         let route = Endpoint::route(&self.endpoint, &topic.name);
-        *topic.route.borrow_mut() = route;
+        match topic.route.try_borrow_mut() {
+            Ok(mut cache) => *cache = route,
+            // A send on this topic is under way on this thread (a `clone`
+            // or `drop` of the message sends again): it holds the cache, so
+            // this one uses its own route and leaves the cache alone.
+            Err(_) => return Routed::Fresh(route),
+        }
+        Routed::Cached(topic.route.borrow())
+    }
+}
+
+/// The route a send uses: the topic's cached one, or (in a send made from
+/// inside another send on the same topic) one of its own.
+enum Routed<'t, T> {
+    Cached(std::cell::Ref<'t, Route<T>>),
+    Fresh(Route<T>),
+}
+
+impl<T> std::ops::Deref for Routed<'_, T> {
+    type Target = Route<T>;
+
+    fn deref(&self) -> &Route<T> {
+        match self {
+            Routed::Cached(route) => route,
+            Routed::Fresh(route) => route,
+        }
     }
 }
 
@@ -278,6 +302,7 @@ impl<T: Clone> Publisher<T> {
             mode,
         )
         .map_err(|stuck| Pending {
+            publisher: Endpoint::mint_publisher(&self.endpoint),
             message: stuck.message,
             name: route.name.clone(),
             generation: route.generation,
