@@ -612,3 +612,85 @@ fn send_from_inside_a_send_on_the_same_topic() {
     assert_eq!(got(&a), [2, 1]);
     assert_eq!(got(&b), [2, 1]);
 }
+
+/// Runs `f` on a thread of its own (the default stack) and returns what it
+/// returns; fails if that takes longer than `limit`, leaving the thread to
+/// run on.
+fn within<R: Send + 'static>(limit: Duration, f: impl FnOnce() -> R + Send + 'static) -> R {
+    let (tx, rx) = std::sync::mpsc::channel();
+    thread::spawn(move || tx.send(f()));
+    match rx.recv_timeout(limit) {
+        Ok(r) => r,
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => panic!("took longer than {limit:?}"),
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => panic!("the thread panicked"),
+    }
+}
+
+/// Generous: each case below takes milliseconds; the recursive matcher this
+/// replaced overflowed the stack or ran for minutes.
+const LIMIT: Duration = Duration::from_secs(5);
+
+#[test]
+fn a_topic_of_many_words_matches_without_deep_recursion() {
+    // 100 000 empty words, on a spawned thread's default stack: one
+    // recursion per word aborted the process.
+    let reached = within(LIMIT, || {
+        let (publisher, mut all) = pubsub::channel::<u8>(4);
+        all.subscribe("#").unwrap();
+        let mut ends_empty = publisher.subscriber();
+        ends_empty.subscribe("#.").unwrap();
+        // Matched on receipt too: a message routed before an
+        // unsubscription is checked again.
+        ends_empty.subscribe("x").unwrap();
+        let mut none = publisher.subscriber();
+        none.subscribe("#.x").unwrap();
+        none.subscribe("a.#").unwrap();
+        let t = publisher.topic(&".".repeat(99_999)).unwrap();
+        let reached = publisher.send(&t, 1);
+        ends_empty.unsubscribe("x").unwrap();
+        let received = ends_empty.try_iter().count();
+        (reached, drain(&all).len(), received, drain(&none).len())
+    });
+    assert_eq!(reached, (2, 1, 1, 0));
+}
+
+#[test]
+fn many_hashes_match_without_backtracking() {
+    // Five `#`s and a topic that fails only at its last word: backtracking
+    // tried about C(200, 5) ways (37 s in a release build).
+    let reached = within(LIMIT, || {
+        let (publisher, mut s) = pubsub::channel::<u8>(4);
+        s.subscribe("#.a.#.a.#.a.#.a.#.b").unwrap();
+        let words = vec!["a"; 200].join(".");
+        let miss = publisher.topic(&words).unwrap();
+        let hit = publisher.topic(&format!("{words}.b")).unwrap();
+        (publisher.send(&miss, 1), publisher.send(&hit, 2), drain(&s))
+    });
+    assert_eq!(reached, (0, 1, vec![2]));
+}
+
+#[test]
+fn a_long_prefix_matches_in_linear_time() {
+    // Looking up every head of the topic up to the longest prefix hashed
+    // 160 000² / 2 bytes (3 s in a release build).
+    let reached = within(LIMIT, || {
+        let n = 160_000;
+        let (publisher, mut s) = pubsub::channel::<u8>(4);
+        let long = "y".repeat(n);
+        s.subscribe_prefix(&long);
+        s.subscribe_prefix("x");
+        let miss = publisher.topic(&"z".repeat(n)).unwrap();
+        let hit = publisher.topic(&format!("{long}.z")).unwrap();
+        let short = publisher.topic(&"x".repeat(n)).unwrap();
+        let before = (publisher.send(&miss, 1), publisher.send(&hit, 2), drain(&s));
+        // Once the long prefix goes, the short one still matches.
+        s.unsubscribe_prefix(&long);
+        let after = (
+            publisher.send(&hit, 3),
+            publisher.send(&short, 4),
+            drain(&s),
+        );
+        (before, after)
+    });
+    assert_eq!(reached, ((0, 1, vec![2]), (0, 1, vec![4])));
+}
