@@ -36,9 +36,12 @@
 //!   handle of an endpoint drops, the endpoint (and every message still in it)
 //!   is freed, and its name is free for any pattern and type again.
 //!
-//! Names are 1 to 255 bytes of ASCII letters, digits and `. _ - / :`; a
-//! leading `inproc://` is ignored, so `"inproc://md"` and `"md"` are one
-//! endpoint.
+//! Names are 1 to 255 bytes of ASCII letters, digits and `. _ - / :`, and
+//! never contain `://`. One leading `inproc://` is ignored, so
+//! `"inproc://md"` and `"md"` are one endpoint; a name that still holds
+//! `://` after it (`"inproc://inproc://md"`, `"tcp://md"`) is
+//! [`BusError::InvalidName`]. So every name [`Bus::endpoints`] lists leads
+//! back to the endpoint it lists.
 //!
 //! ```
 //! use ringbus::Bus;
@@ -182,8 +185,9 @@ impl fmt::Display for Pattern {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum BusError {
-    /// The name is empty, too long or has a character outside
-    /// `A-Z a-z 0-9 . _ - / :`.
+    /// The name is empty, too long, has a character outside
+    /// `A-Z a-z 0-9 . _ - / :`, or contains `://` once one leading
+    /// `inproc://` is set aside.
     InvalidName {
         /// The name as given.
         name: String,
@@ -645,6 +649,15 @@ fn validate(name: &str) -> Result<&str, BusError> {
             "a name may hold only ASCII letters, digits and . _ - / :",
         ));
     }
+    // Otherwise "inproc://inproc://md" would make the key "inproc://md",
+    // which, passed back (as `endpoints()` lists it), names "md". Refusing
+    // every `://` makes a key its own key, and keeps other schemes
+    // ("tcp://md") from passing for names.
+    if key.contains("://") {
+        return Err(invalid(
+            "a name must not contain :// (one leading inproc:// is ignored)",
+        ));
+    }
     Ok(key)
 }
 
@@ -657,7 +670,19 @@ mod tests {
         assert_eq!(validate("md"), Ok("md"));
         assert_eq!(validate("inproc://md"), Ok("md"));
         assert_eq!(validate("a/b:c.d_e-f"), Ok("a/b:c.d_e-f"));
-        for bad in ["", "inproc://", "has space", "tab\t", "é", "a*b"] {
+        for bad in [
+            "",
+            "inproc://",
+            "has space",
+            "tab\t",
+            "é",
+            "a*b",
+            "inproc://inproc://md",
+            "inproc://inproc://",
+            "tcp://md",
+            "a://b",
+            "md://",
+        ] {
             assert!(
                 matches!(validate(bad), Err(BusError::InvalidName { .. })),
                 "{bad:?}"
@@ -665,5 +690,18 @@ mod tests {
         }
         assert!(validate(&"x".repeat(255)).is_ok());
         assert!(validate(&"x".repeat(256)).is_err());
+        // `:` and `/` alone are fine, just not `://`.
+        assert_eq!(validate("a:/b//c:"), Ok("a:/b//c:"));
+        assert_eq!(validate("inproc://a:/b"), Ok("a:/b"));
+    }
+
+    /// A key is its own key: a name `endpoints()` lists leads back to it.
+    #[test]
+    fn keys_round_trip() {
+        for name in ["md", "inproc://md", "a/b:c", "inproc://x:/y", "inproc:/md"] {
+            let key = validate(name).unwrap();
+            assert_eq!(validate(key), Ok(key), "{name:?}");
+            assert_eq!(validate(&format!("inproc://{key}")), Ok(key), "{name:?}");
+        }
     }
 }

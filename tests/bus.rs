@@ -207,6 +207,29 @@ fn bad_names_are_errors_not_panics() {
     assert_eq!(pull.recv(), Ok(3));
 }
 
+/// The audit's finding 5: `inproc://` was stripped once, so
+/// `"inproc://inproc://md"` made the key `"inproc://md"`, which
+/// `endpoints()` listed but which, passed back, named `"md"`.
+#[test]
+fn a_listed_name_leads_back_to_its_endpoint() {
+    let bus = Bus::new();
+    for name in ["inproc://inproc://md", "tcp://md", "a://b"] {
+        assert!(
+            matches!(bus.pusher::<u8>(name), Err(BusError::InvalidName { .. })),
+            "{name:?}"
+        );
+    }
+    assert!(bus.endpoints().is_empty());
+
+    let push = bus.pusher::<u8>("inproc://a:/b").unwrap();
+    let listed = bus.endpoints();
+    assert_eq!(listed, vec![("a:/b".into(), Pattern::Pipeline, "u8")]);
+    let pull = bus.puller::<u8>(&listed[0].0).unwrap();
+    push.send(7).unwrap();
+    assert_eq!(pull.try_recv(), Ok(7));
+    assert_eq!(bus.endpoints().len(), 1);
+}
+
 #[test]
 fn endpoint_is_cleaned_up_when_its_handles_are_gone() {
     let bus = Bus::new();
