@@ -27,8 +27,9 @@
 //! - **Typed.** Asking for an endpoint with another message type or another
 //!   pattern than it was created with is an error naming both
 //!   ([`BusError::TypeMismatch`], [`BusError::PatternMismatch`]); an empty or
-//!   malformed name is [`BusError::InvalidName`]. Nothing a caller passes
-//!   makes the bus panic.
+//!   malformed name is [`BusError::InvalidName`]; a capacity that cannot
+//!   make a ring of the endpoint's messages (0, or too large) is
+//!   [`BusError::Capacity`]. Nothing a caller passes makes the bus panic.
 //! - **Off the hot path.** The registry is a map under a lock, consulted only
 //!   when a handle is made. A handle holds its endpoint directly, so a send or
 //!   receive costs exactly what the pattern costs.
@@ -84,6 +85,7 @@ use std::fmt;
 // models (loom's `Arc` has no `Weak` and no unsized coercion).
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
+use crate::capacity::CapacityError;
 use crate::{pipeline, pubsub, reqrep, Wait};
 
 mod stats;
@@ -212,6 +214,39 @@ pub enum BusError {
         /// The pattern the endpoint carries.
         found: Pattern,
     },
+    /// A ring of the endpoint cannot have the capacity asked for: it is 0,
+    /// does not round up to a power of two within the largest ring, or
+    /// makes a ring of the endpoint's messages larger than `isize::MAX`
+    /// bytes. The capacity is the bus's ([`Builder::capacity`]) when an
+    /// endpoint is created, or the one in the
+    /// [`SubscriberOptions`](pubsub::SubscriberOptions) given to
+    /// [`Bus::subscriber_with`].
+    ///
+    /// ```
+    /// use ringbus::bus::BusError;
+    /// use ringbus::pubsub::SubscriberOptions;
+    ///
+    /// let bus = ringbus::Bus::new();
+    /// let options = SubscriberOptions::new().capacity(0);
+    /// let err = bus.subscriber_with::<u64>("md", options).unwrap_err();
+    /// assert!(matches!(err, BusError::Capacity { capacity: 0, .. }));
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "endpoint \"md\" cannot have a ring of capacity 0: a capacity must be greater than 0"
+    /// );
+    ///
+    /// // Too large for the endpoint's messages: an error at every endpoint.
+    /// let huge = ringbus::Bus::builder().capacity(1 << 62).build();
+    /// assert!(matches!(huge.pusher::<u64>("jobs"), Err(BusError::Capacity { .. })));
+    /// ```
+    Capacity {
+        /// The endpoint.
+        name: String,
+        /// The capacity asked for.
+        capacity: usize,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
 }
 
 impl fmt::Display for BusError {
@@ -230,6 +265,14 @@ impl fmt::Display for BusError {
                 expected,
                 found,
             } => write!(f, "endpoint {name:?} is {found}, not {expected}"),
+            BusError::Capacity {
+                name,
+                capacity,
+                reason,
+            } => write!(
+                f,
+                "endpoint {name:?} cannot have a ring of capacity {capacity}: {reason}"
+            ),
         }
     }
 }
@@ -255,10 +298,18 @@ impl Builder {
     /// Slots in each endpoint's ring (for pub/sub: in each subscriber's),
     /// rounded up to a power of two; default 1024.
     ///
-    /// # Panics
+    /// Whether a ring of that many messages can be built depends on the
+    /// message type, so the capacity is checked when an endpoint is created:
+    /// if it is 0 or too large for the endpoint's messages, creating a
+    /// handle returns [`BusError::Capacity`] (where the primitives' builders
+    /// panic).
     ///
-    /// [`build`](Builder::build) panics if `capacity` is 0 or too large, as
-    /// the primitives' builders do.
+    /// ```
+    /// use ringbus::bus::BusError;
+    ///
+    /// let bus = ringbus::Bus::builder().capacity(0).build();
+    /// assert!(matches!(bus.puller::<u8>("jobs"), Err(BusError::Capacity { .. })));
+    /// ```
     pub fn capacity(mut self, capacity: usize) -> Self {
         self.capacity = capacity;
         self
@@ -271,17 +322,15 @@ impl Builder {
         self
     }
 
-    /// The bus.
+    /// The bus. It never panics: the capacity is checked, with the size of
+    /// each endpoint's messages, when the endpoint is created (see
+    /// [`capacity`](Builder::capacity)).
     ///
-    /// # Panics
-    ///
-    /// If the capacity is 0, or rounding it up to a power of two overflows:
-    /// a programming error, caught here rather than at the first endpoint.
-    #[track_caller]
+    /// ```
+    /// let bus = ringbus::Bus::builder().capacity(16).build();
+    /// assert_eq!(bus.pusher::<u8>("jobs").unwrap().capacity(), 16);
+    /// ```
     pub fn build(self) -> Bus {
-        // The largest slot (a pub/sub message) is unknown here; check with a
-        // word-sized one, the rings check again with their own.
-        crate::capacity::slots::<usize>(self.capacity);
         Bus {
             inner: Arc::new(Registry {
                 capacity: self.capacity,
@@ -364,6 +413,13 @@ impl Bus {
     /// A subscriber on the pub/sub endpoint `name` with its own options
     /// (ring capacity, overflow policy).
     ///
+    /// # Errors
+    ///
+    /// As [`subscriber`](Bus::subscriber); also [`BusError::Capacity`] if
+    /// the options' capacity is 0 or too large for a ring of `T`s (where
+    /// [`Publisher::subscriber_with`](pubsub::Publisher::subscriber_with)
+    /// panics).
+    ///
     /// ```
     /// use ringbus::pubsub::{Overflow, SubscriberOptions};
     ///
@@ -377,7 +433,16 @@ impl Bus {
         name: &str,
         options: pubsub::SubscriberOptions,
     ) -> Result<pubsub::Subscriber<T>, BusError> {
-        Ok(self.pubsub::<T>(name)?.subscriber(options))
+        // A key is its own key (see `validate`), so the error can name the
+        // endpoint as the other errors do.
+        let key = validate(name)?;
+        self.pubsub::<T>(key)?
+            .try_subscriber(options)
+            .map_err(|err| BusError::Capacity {
+                name: key.to_string(),
+                capacity: options.capacity_or(self.inner.capacity),
+                reason: err.reason(),
+            })
     }
 
     /// A pusher on the pipeline endpoint `name`.
@@ -529,7 +594,7 @@ impl Bus {
         name: &str,
     ) -> Result<Arc<pubsub::Endpoint<T>>, BusError> {
         self.endpoint(name, Pattern::PubSub, type_name::<T>(), |capacity, wait| {
-            pubsub::Endpoint::new(capacity, wait)
+            pubsub::Endpoint::try_new(capacity, wait)
         })
     }
 
@@ -541,7 +606,7 @@ impl Bus {
             name,
             Pattern::Pipeline,
             type_name::<T>(),
-            |capacity, wait| pipeline::Endpoint::new(capacity, wait),
+            |capacity, wait| pipeline::Endpoint::try_new(capacity, wait),
         )
     }
 
@@ -553,17 +618,19 @@ impl Bus {
             name,
             Pattern::ReqRep,
             type_name::<(Req, Rep)>(),
-            |capacity, wait| reqrep::Endpoint::new(capacity, wait),
+            |capacity, wait| reqrep::Endpoint::try_new(capacity, wait),
         )
     }
 
-    /// The endpoint `name` of type `E`, created by `make` if there is none.
+    /// The endpoint `name` of type `E`, created by `make` if there is none
+    /// (`make` checks the capacity with the sizes of the endpoint's rings,
+    /// so that no handle it mints later panics).
     fn endpoint<E: Observe + Send + Sync + 'static>(
         &self,
         name: &str,
         pattern: Pattern,
         message: &'static str,
-        make: impl FnOnce(usize, Wait) -> Arc<E>,
+        make: impl FnOnce(usize, Wait) -> Result<Arc<E>, CapacityError>,
     ) -> Result<Arc<E>, BusError> {
         let name = validate(name)?;
         let mut endpoints = self.registry();
@@ -590,7 +657,12 @@ impl Bus {
                 }
             }
         }
-        let endpoint = make(self.inner.capacity, self.inner.wait);
+        let endpoint =
+            make(self.inner.capacity, self.inner.wait).map_err(|err| BusError::Capacity {
+                name: name.to_string(),
+                capacity: self.inner.capacity,
+                reason: err.reason(),
+            })?;
         let erased: Arc<dyn Any + Send + Sync> = endpoint.clone();
         endpoints.insert(
             name.into(),

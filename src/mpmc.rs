@@ -84,6 +84,7 @@ use std::fmt;
 use std::mem::MaybeUninit;
 use std::time::{Duration, Instant};
 
+use crate::capacity::CapacityError;
 use crate::error::{
     RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
 };
@@ -545,6 +546,13 @@ impl<T> Drop for Ring<T> {
     }
 }
 
+/// The number of slots of a ring of at least `capacity` messages of type
+/// `T`, or why there can be no such ring: the check [`Builder::build`] makes
+/// (and panics on), for callers that must not panic (the bus).
+pub(crate) fn try_slots<T>(capacity: usize) -> Result<usize, CapacityError> {
+    crate::capacity::try_slots::<Slot<T>>(capacity)
+}
+
 /// A ring that mints its handles on demand: the bus's endpoints, where either
 /// side may connect first and may come back after leaving.
 ///
@@ -581,6 +589,13 @@ impl<T> Anchor<T> {
             sender_seed: Mutex::new(Some(tx)),
             receiver_seed: Mutex::new(Some(rx)),
         }
+    }
+
+    /// [`new`](Self::new), or why `capacity` cannot make the ring (for the
+    /// bus, which must not panic).
+    pub(crate) fn try_new(capacity: usize, wait: Wait) -> Result<Self, CapacityError> {
+        try_slots::<T>(capacity)?;
+        Ok(Anchor::new(capacity, wait))
     }
 
     /// A sender: the seed if no sender was minted yet, else a new one.

@@ -309,8 +309,11 @@ impl SubscriberOptions {
     }
 
     /// A ring of at least `capacity` messages (rounded up to a power of
-    /// two) instead of the endpoint's. 0 makes the subscriber's creation
-    /// panic, as for every ring.
+    /// two) instead of the endpoint's. A capacity of 0, or one too large for
+    /// a ring of the endpoint's messages, makes
+    /// [`Publisher::subscriber_with`] panic, as for every ring, and
+    /// [`Bus::subscriber_with`](crate::Bus::subscriber_with) return
+    /// [`BusError::Capacity`](crate::bus::BusError::Capacity).
     ///
     /// ```
     /// let options = ringbus::pubsub::SubscriberOptions::new().capacity(3);
@@ -319,6 +322,12 @@ impl SubscriberOptions {
     pub fn capacity(mut self, capacity: usize) -> Self {
         self.capacity = Some(capacity);
         self
+    }
+
+    /// The capacity a subscriber made with these options gets: its own, or
+    /// else the endpoint's `default`.
+    pub(crate) fn capacity_or(&self, default: usize) -> usize {
+        self.capacity.unwrap_or(default)
     }
 
     /// What a full ring does (default [`Overflow::Block`]).
