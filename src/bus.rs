@@ -35,7 +35,9 @@
 //!   receive costs exactly what the pattern costs.
 //! - **Cleaned up.** The registry holds endpoints weakly: when the last
 //!   handle of an endpoint drops, the endpoint (and every message still in it)
-//!   is freed, and its name is free for any pattern and type again.
+//!   is freed, and its name is free for any pattern and type again. Only
+//!   handles (publishers, subscribers, pushers, pullers, requesters,
+//!   repliers) count: a [`pubsub::Topic`] does not keep its endpoint.
 //!
 //! Names are 1 to 255 bytes of ASCII letters, digits and `. _ - / :`, and
 //! never contain `://`. One leading `inproc://` is ignored, so
@@ -508,7 +510,8 @@ impl Bus {
     }
 
     /// The live endpoints, sorted by name: each name with its pattern and
-    /// message type. An endpoint whose handles are all gone is not listed.
+    /// message type. An endpoint whose handles are all gone is not listed
+    /// (a [`pubsub::Topic`] is not a handle).
     ///
     /// ```
     /// use ringbus::bus::Pattern;

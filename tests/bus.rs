@@ -354,6 +354,36 @@ fn endpoint_is_cleaned_up_when_its_handles_are_gone() {
     );
 }
 
+/// The audit's finding 3: a `Topic` held its endpoint, so after every
+/// publisher and subscriber was gone the bus still listed the name and kept
+/// it for its pattern and type until the topic dropped.
+#[test]
+fn a_lingering_topic_does_not_keep_its_endpoint() {
+    let bus = Bus::new();
+    let publisher = bus.publisher::<u32>("md").unwrap();
+    let mut subscriber = bus.subscriber::<u32>("md").unwrap();
+    subscriber.subscribe("#").unwrap();
+    let topic = publisher.topic("t").unwrap();
+    assert_eq!(publisher.send(&topic, 1), 1);
+    drop((publisher, subscriber));
+    assert!(bus.endpoints().is_empty());
+    assert!(bus.stats().is_empty());
+    // The name is free for any pattern and type.
+    let push = bus.pusher::<u32>("md").unwrap();
+    assert_eq!(
+        bus.endpoints(),
+        vec![("md".into(), Pattern::Pipeline, "u32")]
+    );
+    drop(push);
+    // The topic still works, through the publisher of a new endpoint.
+    let publisher = bus.publisher::<u32>("md").unwrap();
+    let mut subscriber = bus.subscriber::<u32>("md").unwrap();
+    subscriber.subscribe("#").unwrap();
+    assert_eq!(publisher.send(&topic, 2), 1);
+    let message = subscriber.recv().unwrap();
+    assert_eq!((message.topic(), *message.payload()), ("t", 2));
+}
+
 #[test]
 fn unread_messages_are_dropped_with_the_endpoint() {
     let probe = std::sync::Arc::new(());

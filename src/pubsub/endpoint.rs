@@ -18,10 +18,17 @@ pub(super) struct Route<T> {
     /// The topic's name as interned by `endpoint` (a `Topic` made by another
     /// endpoint has its own).
     pub(super) name: Name,
-    /// The endpoint the set belongs to (a topic may be sent through any
-    /// publisher of any endpoint of its type; holding the `Arc` makes the
-    /// identity check immune to address reuse).
-    pub(super) endpoint: Arc<Endpoint<T>>,
+    /// The identity of the endpoint the set belongs to: a topic may be sent
+    /// through any publisher of any endpoint of its type, which uses the
+    /// route only if it is its own endpoint's (`Publisher::route`), so
+    /// `name` and `set` always come from the endpoint that delivers.
+    ///
+    /// Not the endpoint itself: a `Topic` is not a handle and must not keep
+    /// its endpoint alive (the bus frees an endpoint, and its name, when
+    /// the last handle drops). Holding the identity's `Arc` keeps its
+    /// address from being reused by another endpoint while the route lives,
+    /// so the check cannot take a new endpoint for a dead one.
+    pub(super) identity: Arc<Identity>,
     /// The endpoint's generation when `set` was computed, under its lock.
     pub(super) generation: usize,
     /// The subscribers whose filters matched the topic at `generation`.
@@ -32,12 +39,16 @@ impl<T> Clone for Route<T> {
     fn clone(&self) -> Self {
         Route {
             name: self.name.clone(),
-            endpoint: self.endpoint.clone(),
+            identity: self.identity.clone(),
             generation: self.generation,
             set: self.set.clone(),
         }
     }
 }
+
+/// What tells endpoints apart: each endpoint allocates one and compares it
+/// by address only (see `Route::identity`).
+pub(super) struct Identity;
 
 /// The subscribers a topic reaches, in registration order.
 pub(super) struct MatchSet<T> {
@@ -133,6 +144,8 @@ pub(crate) struct Endpoint<T> {
     pub(super) capacity: usize,
     /// How blocked sides wait.
     pub(super) wait: Wait,
+    /// This endpoint's identity, for the routes of its topics.
+    pub(super) identity: Arc<Identity>,
 }
 
 /// What subscription changes update, under the endpoint's lock.
@@ -185,6 +198,7 @@ impl<T> Endpoint<T> {
             }),
             capacity,
             wait,
+            identity: Arc::new(Identity),
         })
     }
 
@@ -339,7 +353,7 @@ impl<T> Endpoint<T> {
         }
         Route {
             name: interned.name.clone(),
-            endpoint: this.clone(),
+            identity: this.identity.clone(),
             generation,
             set: interned.set.clone(),
         }
