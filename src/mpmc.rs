@@ -198,10 +198,18 @@ struct Ring<T> {
 
 /// How many handles of each side are alive.
 struct Handles {
-    /// Live [`Sender`]s; 0 means disconnected for receivers. Never rises
-    /// again once it reaches 0 (there is no sender left to clone).
+    /// Live [`Sender`]s; 0 means disconnected for receivers. 0 is not
+    /// final: a ring from [`channel`] has no sender left to clone, but a
+    /// bus endpoint's [`Anchor::sender`] mints one after every earlier
+    /// sender dropped, raising the count from 0 and reconnecting the side.
+    /// Nothing relies on 0 staying 0: a receiver that reads 0 looks at the
+    /// ring once more and says `Disconnected` only if that look finds it
+    /// empty, which was true when it read 0; a sender minted later is seen
+    /// by the next receive.
     senders: AtomicUsize,
-    /// Live [`Receiver`]s; 0 means disconnected for senders.
+    /// Live [`Receiver`]s; 0 means disconnected for senders. Like
+    /// `senders`, it rises from 0 when [`Anchor::receiver`] mints a receiver
+    /// after every earlier one dropped.
     receivers: AtomicUsize,
 }
 
