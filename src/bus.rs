@@ -27,18 +27,24 @@
 //! - **Typed.** Asking for an endpoint with another message type or another
 //!   pattern than it was created with is an error naming both
 //!   ([`BusError::TypeMismatch`], [`BusError::PatternMismatch`]); an empty or
-//!   malformed name is [`BusError::InvalidName`]. Nothing a caller passes
-//!   makes the bus panic.
+//!   malformed name is [`BusError::InvalidName`]; a capacity that cannot
+//!   make a ring of the endpoint's messages (0, or too large) is
+//!   [`BusError::Capacity`]. Nothing a caller passes makes the bus panic.
 //! - **Off the hot path.** The registry is a map under a lock, consulted only
 //!   when a handle is made. A handle holds its endpoint directly, so a send or
 //!   receive costs exactly what the pattern costs.
 //! - **Cleaned up.** The registry holds endpoints weakly: when the last
 //!   handle of an endpoint drops, the endpoint (and every message still in it)
-//!   is freed, and its name is free for any pattern and type again.
+//!   is freed, and its name is free for any pattern and type again. Only
+//!   handles (publishers, subscribers, pushers, pullers, requesters,
+//!   repliers) count: a [`pubsub::Topic`] does not keep its endpoint.
 //!
-//! Names are 1 to 255 bytes of ASCII letters, digits and `. _ - / :`; a
-//! leading `inproc://` is ignored, so `"inproc://md"` and `"md"` are one
-//! endpoint.
+//! Names are 1 to 255 bytes of ASCII letters, digits and `. _ - / :`, and
+//! never contain `://`. One leading `inproc://` is ignored, so
+//! `"inproc://md"` and `"md"` are one endpoint; a name that still holds
+//! `://` after it (`"inproc://inproc://md"`, `"tcp://md"`) is
+//! [`BusError::InvalidName`]. So every name [`Bus::endpoints`] lists leads
+//! back to the endpoint it lists.
 //!
 //! ```
 //! use ringbus::Bus;
@@ -81,6 +87,7 @@ use std::fmt;
 // models (loom's `Arc` has no `Weak` and no unsized coercion).
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
+use crate::capacity::CapacityError;
 use crate::{pipeline, pubsub, reqrep, Wait};
 
 mod stats;
@@ -182,8 +189,9 @@ impl fmt::Display for Pattern {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum BusError {
-    /// The name is empty, too long or has a character outside
-    /// `A-Z a-z 0-9 . _ - / :`.
+    /// The name is empty, too long, has a character outside
+    /// `A-Z a-z 0-9 . _ - / :`, or contains `://` once one leading
+    /// `inproc://` is set aside.
     InvalidName {
         /// The name as given.
         name: String,
@@ -208,6 +216,39 @@ pub enum BusError {
         /// The pattern the endpoint carries.
         found: Pattern,
     },
+    /// A ring of the endpoint cannot have the capacity asked for: it is 0,
+    /// does not round up to a power of two within the largest ring, or
+    /// makes a ring of the endpoint's messages larger than `isize::MAX`
+    /// bytes. The capacity is the bus's ([`Builder::capacity`]) when an
+    /// endpoint is created, or the one in the
+    /// [`SubscriberOptions`](pubsub::SubscriberOptions) given to
+    /// [`Bus::subscriber_with`].
+    ///
+    /// ```
+    /// use ringbus::bus::BusError;
+    /// use ringbus::pubsub::SubscriberOptions;
+    ///
+    /// let bus = ringbus::Bus::new();
+    /// let options = SubscriberOptions::new().capacity(0);
+    /// let err = bus.subscriber_with::<u64>("md", options).unwrap_err();
+    /// assert!(matches!(err, BusError::Capacity { capacity: 0, .. }));
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "endpoint \"md\" cannot have a ring of capacity 0: a capacity must be greater than 0"
+    /// );
+    ///
+    /// // Too large for the endpoint's messages: an error at every endpoint.
+    /// let huge = ringbus::Bus::builder().capacity(1 << 62).build();
+    /// assert!(matches!(huge.pusher::<u64>("jobs"), Err(BusError::Capacity { .. })));
+    /// ```
+    Capacity {
+        /// The endpoint.
+        name: String,
+        /// The capacity asked for.
+        capacity: usize,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
 }
 
 impl fmt::Display for BusError {
@@ -226,6 +267,14 @@ impl fmt::Display for BusError {
                 expected,
                 found,
             } => write!(f, "endpoint {name:?} is {found}, not {expected}"),
+            BusError::Capacity {
+                name,
+                capacity,
+                reason,
+            } => write!(
+                f,
+                "endpoint {name:?} cannot have a ring of capacity {capacity}: {reason}"
+            ),
         }
     }
 }
@@ -251,10 +300,18 @@ impl Builder {
     /// Slots in each endpoint's ring (for pub/sub: in each subscriber's),
     /// rounded up to a power of two; default 1024.
     ///
-    /// # Panics
+    /// Whether a ring of that many messages can be built depends on the
+    /// message type, so the capacity is checked when an endpoint is created:
+    /// if it is 0 or too large for the endpoint's messages, creating a
+    /// handle returns [`BusError::Capacity`] (where the primitives' builders
+    /// panic).
     ///
-    /// [`build`](Builder::build) panics if `capacity` is 0 or too large, as
-    /// the primitives' builders do.
+    /// ```
+    /// use ringbus::bus::BusError;
+    ///
+    /// let bus = ringbus::Bus::builder().capacity(0).build();
+    /// assert!(matches!(bus.puller::<u8>("jobs"), Err(BusError::Capacity { .. })));
+    /// ```
     pub fn capacity(mut self, capacity: usize) -> Self {
         self.capacity = capacity;
         self
@@ -267,17 +324,15 @@ impl Builder {
         self
     }
 
-    /// The bus.
+    /// The bus. It never panics: the capacity is checked, with the size of
+    /// each endpoint's messages, when the endpoint is created (see
+    /// [`capacity`](Builder::capacity)).
     ///
-    /// # Panics
-    ///
-    /// If the capacity is 0, or rounding it up to a power of two overflows:
-    /// a programming error, caught here rather than at the first endpoint.
-    #[track_caller]
+    /// ```
+    /// let bus = ringbus::Bus::builder().capacity(16).build();
+    /// assert_eq!(bus.pusher::<u8>("jobs").unwrap().capacity(), 16);
+    /// ```
     pub fn build(self) -> Bus {
-        // The largest slot (a pub/sub message) is unknown here; check with a
-        // word-sized one, the rings check again with their own.
-        crate::capacity::slots::<usize>(self.capacity);
         Bus {
             inner: Arc::new(Registry {
                 capacity: self.capacity,
@@ -360,6 +415,13 @@ impl Bus {
     /// A subscriber on the pub/sub endpoint `name` with its own options
     /// (ring capacity, overflow policy).
     ///
+    /// # Errors
+    ///
+    /// As [`subscriber`](Bus::subscriber); also [`BusError::Capacity`] if
+    /// the options' capacity is 0 or too large for a ring of `T`s (where
+    /// [`Publisher::subscriber_with`](pubsub::Publisher::subscriber_with)
+    /// panics).
+    ///
     /// ```
     /// use ringbus::pubsub::{Overflow, SubscriberOptions};
     ///
@@ -373,7 +435,16 @@ impl Bus {
         name: &str,
         options: pubsub::SubscriberOptions,
     ) -> Result<pubsub::Subscriber<T>, BusError> {
-        Ok(self.pubsub::<T>(name)?.subscriber(options))
+        // A key is its own key (see `validate`), so the error can name the
+        // endpoint as the other errors do.
+        let key = validate(name)?;
+        self.pubsub::<T>(key)?
+            .try_subscriber(options)
+            .map_err(|err| BusError::Capacity {
+                name: key.to_string(),
+                capacity: options.capacity_or(self.inner.capacity),
+                reason: err.reason(),
+            })
     }
 
     /// A pusher on the pipeline endpoint `name`.
@@ -439,7 +510,8 @@ impl Bus {
     }
 
     /// The live endpoints, sorted by name: each name with its pattern and
-    /// message type. An endpoint whose handles are all gone is not listed.
+    /// message type. An endpoint whose handles are all gone is not listed
+    /// (a [`pubsub::Topic`] is not a handle).
     ///
     /// ```
     /// use ringbus::bus::Pattern;
@@ -525,7 +597,7 @@ impl Bus {
         name: &str,
     ) -> Result<Arc<pubsub::Endpoint<T>>, BusError> {
         self.endpoint(name, Pattern::PubSub, type_name::<T>(), |capacity, wait| {
-            pubsub::Endpoint::new(capacity, wait)
+            pubsub::Endpoint::try_new(capacity, wait)
         })
     }
 
@@ -537,7 +609,7 @@ impl Bus {
             name,
             Pattern::Pipeline,
             type_name::<T>(),
-            |capacity, wait| pipeline::Endpoint::new(capacity, wait),
+            |capacity, wait| pipeline::Endpoint::try_new(capacity, wait),
         )
     }
 
@@ -549,17 +621,19 @@ impl Bus {
             name,
             Pattern::ReqRep,
             type_name::<(Req, Rep)>(),
-            |capacity, wait| reqrep::Endpoint::new(capacity, wait),
+            |capacity, wait| reqrep::Endpoint::try_new(capacity, wait),
         )
     }
 
-    /// The endpoint `name` of type `E`, created by `make` if there is none.
+    /// The endpoint `name` of type `E`, created by `make` if there is none
+    /// (`make` checks the capacity with the sizes of the endpoint's rings,
+    /// so that no handle it mints later panics).
     fn endpoint<E: Observe + Send + Sync + 'static>(
         &self,
         name: &str,
         pattern: Pattern,
         message: &'static str,
-        make: impl FnOnce(usize, Wait) -> Arc<E>,
+        make: impl FnOnce(usize, Wait) -> Result<Arc<E>, CapacityError>,
     ) -> Result<Arc<E>, BusError> {
         let name = validate(name)?;
         let mut endpoints = self.registry();
@@ -586,7 +660,12 @@ impl Bus {
                 }
             }
         }
-        let endpoint = make(self.inner.capacity, self.inner.wait);
+        let endpoint =
+            make(self.inner.capacity, self.inner.wait).map_err(|err| BusError::Capacity {
+                name: name.to_string(),
+                capacity: self.inner.capacity,
+                reason: err.reason(),
+            })?;
         let erased: Arc<dyn Any + Send + Sync> = endpoint.clone();
         endpoints.insert(
             name.into(),
@@ -645,6 +724,15 @@ fn validate(name: &str) -> Result<&str, BusError> {
             "a name may hold only ASCII letters, digits and . _ - / :",
         ));
     }
+    // Otherwise "inproc://inproc://md" would make the key "inproc://md",
+    // which, passed back (as `endpoints()` lists it), names "md". Refusing
+    // every `://` makes a key its own key, and keeps other schemes
+    // ("tcp://md") from passing for names.
+    if key.contains("://") {
+        return Err(invalid(
+            "a name must not contain :// (one leading inproc:// is ignored)",
+        ));
+    }
     Ok(key)
 }
 
@@ -657,7 +745,19 @@ mod tests {
         assert_eq!(validate("md"), Ok("md"));
         assert_eq!(validate("inproc://md"), Ok("md"));
         assert_eq!(validate("a/b:c.d_e-f"), Ok("a/b:c.d_e-f"));
-        for bad in ["", "inproc://", "has space", "tab\t", "é", "a*b"] {
+        for bad in [
+            "",
+            "inproc://",
+            "has space",
+            "tab\t",
+            "é",
+            "a*b",
+            "inproc://inproc://md",
+            "inproc://inproc://",
+            "tcp://md",
+            "a://b",
+            "md://",
+        ] {
             assert!(
                 matches!(validate(bad), Err(BusError::InvalidName { .. })),
                 "{bad:?}"
@@ -665,5 +765,18 @@ mod tests {
         }
         assert!(validate(&"x".repeat(255)).is_ok());
         assert!(validate(&"x".repeat(256)).is_err());
+        // `:` and `/` alone are fine, just not `://`.
+        assert_eq!(validate("a:/b//c:"), Ok("a:/b//c:"));
+        assert_eq!(validate("inproc://a:/b"), Ok("a:/b"));
+    }
+
+    /// A key is its own key: a name `endpoints()` lists leads back to it.
+    #[test]
+    fn keys_round_trip() {
+        for name in ["md", "inproc://md", "a/b:c", "inproc://x:/y", "inproc:/md"] {
+            let key = validate(name).unwrap();
+            assert_eq!(validate(key), Ok(key), "{name:?}");
+            assert_eq!(validate(&format!("inproc://{key}")), Ok(key), "{name:?}");
+        }
     }
 }

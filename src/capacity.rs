@@ -6,9 +6,67 @@ use std::mem::size_of;
 /// difference, so every live distance must stay far below `isize::MAX`.
 const MAX_SLOTS: usize = 1 << (usize::BITS - 2);
 
-/// The number of slots for a requested `capacity` of slots of type `S`:
-/// `capacity` rounded up to a power of two, so an index maps to its slot with
-/// a mask instead of a division.
+/// Why a capacity cannot make a ring.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CapacityError {
+    /// The capacity is 0.
+    Zero,
+    /// It does not round up to a power of two within `MAX_SLOTS`.
+    Rounding,
+    /// That many slots exceed `isize::MAX` bytes.
+    Bytes {
+        /// The rounded-up number of slots.
+        slots: usize,
+        /// The size of one slot.
+        slot_size: usize,
+    },
+}
+
+impl CapacityError {
+    /// What is wrong, in a few words (for the bus's errors).
+    // The bus (not built under loom) is the only caller.
+    #[cfg_attr(ringbus_loom, allow(dead_code))]
+    pub(crate) fn reason(self) -> &'static str {
+        match self {
+            CapacityError::Zero => "a capacity must be greater than 0",
+            CapacityError::Rounding => {
+                "it does not round up to a power of two within the largest ring"
+            }
+            CapacityError::Bytes { .. } => "a ring that large would exceed isize::MAX bytes",
+        }
+    }
+}
+
+/// The number of slots for a requested `capacity` of slots of type `S`, or
+/// why there is no such ring: `capacity` rounded up to a power of two, so an
+/// index maps to its slot with a mask instead of a division.
+///
+/// # Errors
+///
+/// If `capacity` is 0, if it does not round up to a power of two within
+/// `2^(usize::BITS - 2)`, or if that many slots of `S` exceed `isize::MAX`
+/// bytes (the most one allocation may hold).
+pub(crate) fn try_slots<S>(capacity: usize) -> Result<usize, CapacityError> {
+    if capacity == 0 {
+        return Err(CapacityError::Zero);
+    }
+    let slots = match capacity.checked_next_power_of_two() {
+        Some(slots) if slots <= MAX_SLOTS => slots,
+        _ => return Err(CapacityError::Rounding),
+    };
+    let fits = slots
+        .checked_mul(size_of::<S>())
+        .is_some_and(|bytes| bytes <= isize::MAX as usize);
+    if !fits {
+        return Err(CapacityError::Bytes {
+            slots,
+            slot_size: size_of::<S>(),
+        });
+    }
+    Ok(slots)
+}
+
+/// [`try_slots`], for the primitives' builders, whose contract is to panic.
 ///
 /// # Panics
 ///
@@ -17,23 +75,17 @@ const MAX_SLOTS: usize = 1 << (usize::BITS - 2);
 /// bytes (the most one allocation may hold).
 #[track_caller]
 pub(crate) fn slots<S>(capacity: usize) -> usize {
-    assert!(capacity > 0, "ringbus: capacity must be greater than 0");
-    let slots = match capacity.checked_next_power_of_two() {
-        Some(slots) if slots <= MAX_SLOTS => slots,
-        _ => panic!(
+    match try_slots::<S>(capacity) {
+        Ok(slots) => slots,
+        Err(CapacityError::Zero) => panic!("ringbus: capacity must be greater than 0"),
+        Err(CapacityError::Rounding) => panic!(
             "ringbus: capacity overflow: {capacity} rounds up past the largest ring \
              ({MAX_SLOTS} slots)"
         ),
-    };
-    let fits = slots
-        .checked_mul(size_of::<S>())
-        .is_some_and(|bytes| bytes <= isize::MAX as usize);
-    assert!(
-        fits,
-        "ringbus: capacity overflow: {slots} slots of {} bytes exceed isize::MAX bytes",
-        size_of::<S>()
-    );
-    slots
+        Err(CapacityError::Bytes { slots, slot_size }) => panic!(
+            "ringbus: capacity overflow: {slots} slots of {slot_size} bytes exceed isize::MAX bytes"
+        ),
+    }
 }
 
 #[cfg(test)]
@@ -47,6 +99,24 @@ mod tests {
         assert_eq!(slots::<u64>(1024), 1024);
         assert_eq!(slots::<u64>(1025), 2048);
         assert_eq!(slots::<()>(MAX_SLOTS), MAX_SLOTS);
+    }
+
+    #[test]
+    fn try_slots_says_why() {
+        assert_eq!(try_slots::<u64>(3), Ok(4));
+        assert_eq!(try_slots::<u64>(0), Err(CapacityError::Zero));
+        assert_eq!(try_slots::<()>(usize::MAX), Err(CapacityError::Rounding));
+        assert_eq!(try_slots::<()>(MAX_SLOTS + 1), Err(CapacityError::Rounding));
+        assert_eq!(
+            try_slots::<[u8; 4096]>(1 << 52),
+            Err(CapacityError::Bytes {
+                slots: 1 << 52,
+                slot_size: 4096
+            })
+        );
+        // The slot size decides: 2^59 slots of 8 bytes fit, of 16 do not.
+        assert_eq!(try_slots::<u64>(1 << 59), Ok(1 << 59));
+        assert!(try_slots::<u128>(1 << 59).is_err());
     }
 
     #[test]

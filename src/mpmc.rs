@@ -84,6 +84,7 @@ use std::fmt;
 use std::mem::MaybeUninit;
 use std::time::{Duration, Instant};
 
+use crate::capacity::CapacityError;
 use crate::error::{
     RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
 };
@@ -197,10 +198,18 @@ struct Ring<T> {
 
 /// How many handles of each side are alive.
 struct Handles {
-    /// Live [`Sender`]s; 0 means disconnected for receivers. Never rises
-    /// again once it reaches 0 (there is no sender left to clone).
+    /// Live [`Sender`]s; 0 means disconnected for receivers. 0 is not
+    /// final: a ring from [`channel`] has no sender left to clone, but a
+    /// bus endpoint's [`Anchor::sender`] mints one after every earlier
+    /// sender dropped, raising the count from 0 and reconnecting the side.
+    /// Nothing relies on 0 staying 0: a receiver that reads 0 looks at the
+    /// ring once more and says `Disconnected` only if that look finds it
+    /// empty, which was true when it read 0; a sender minted later is seen
+    /// by the next receive.
     senders: AtomicUsize,
-    /// Live [`Receiver`]s; 0 means disconnected for senders.
+    /// Live [`Receiver`]s; 0 means disconnected for senders. Like
+    /// `senders`, it rises from 0 when [`Anchor::receiver`] mints a receiver
+    /// after every earlier one dropped.
     receivers: AtomicUsize,
 }
 
@@ -545,6 +554,13 @@ impl<T> Drop for Ring<T> {
     }
 }
 
+/// The number of slots of a ring of at least `capacity` messages of type
+/// `T`, or why there can be no such ring: the check [`Builder::build`] makes
+/// (and panics on), for callers that must not panic (the bus).
+pub(crate) fn try_slots<T>(capacity: usize) -> Result<usize, CapacityError> {
+    crate::capacity::try_slots::<Slot<T>>(capacity)
+}
+
 /// A ring that mints its handles on demand: the bus's endpoints, where either
 /// side may connect first and may come back after leaving.
 ///
@@ -581,6 +597,13 @@ impl<T> Anchor<T> {
             sender_seed: Mutex::new(Some(tx)),
             receiver_seed: Mutex::new(Some(rx)),
         }
+    }
+
+    /// [`new`](Self::new), or why `capacity` cannot make the ring (for the
+    /// bus, which must not panic).
+    pub(crate) fn try_new(capacity: usize, wait: Wait) -> Result<Self, CapacityError> {
+        try_slots::<T>(capacity)?;
+        Ok(Anchor::new(capacity, wait))
     }
 
     /// A sender: the seed if no sender was minted yet, else a new one.

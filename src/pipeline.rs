@@ -196,6 +196,17 @@ impl<T> Endpoint<T> {
         })
     }
 
+    /// [`new`](Self::new), or why `capacity` cannot make its ring (for the
+    /// bus, which must not panic).
+    pub(crate) fn try_new(
+        capacity: usize,
+        wait: Wait,
+    ) -> Result<Arc<Self>, crate::capacity::CapacityError> {
+        Ok(Arc::new(Endpoint {
+            anchor: mpmc::Anchor::try_new(capacity, wait)?,
+        }))
+    }
+
     /// A new pusher; connects (or reconnects) the pushing side.
     pub(crate) fn pusher(self: &Arc<Self>) -> Pusher<T> {
         Pusher {

@@ -314,8 +314,11 @@ impl SubscriberOptions {
     }
 
     /// A ring of at least `capacity` messages (rounded up to a power of
-    /// two) instead of the endpoint's. 0 makes the subscriber's creation
-    /// panic, as for every ring.
+    /// two) instead of the endpoint's. A capacity of 0, or one too large for
+    /// a ring of the endpoint's messages, makes
+    /// [`Publisher::subscriber_with`] panic, as for every ring, and
+    /// [`Bus::subscriber_with`](crate::Bus::subscriber_with) return
+    /// [`BusError::Capacity`](crate::bus::BusError::Capacity).
     ///
     /// ```
     /// let options = ringbus::pubsub::SubscriberOptions::new().capacity(3);
@@ -324,6 +327,12 @@ impl SubscriberOptions {
     pub fn capacity(mut self, capacity: usize) -> Self {
         self.capacity = Some(capacity);
         self
+    }
+
+    /// The capacity a subscriber made with these options gets: its own, or
+    /// else the endpoint's `default`.
+    pub(crate) fn capacity_or(&self, default: usize) -> usize {
+        self.capacity.unwrap_or(default)
     }
 
     /// What a full ring does (default [`Overflow::Block`]).
@@ -451,6 +460,14 @@ impl<T: fmt::Debug> fmt::Debug for Message<T> {
 /// load of the endpoint's generation counter. It is `Send` but not `Sync`:
 /// each thread keeps its own (clone it: clones share the interned name).
 ///
+/// A topic works with any publisher of its message type: sent through a
+/// publisher of another endpoint, it is interned there. It is not a handle
+/// and does not keep its endpoint alive: once every publisher and
+/// subscriber of a [bus](crate::bus) endpoint is gone, the endpoint is
+/// freed and its name is free again, even while topics made there live on.
+/// Until its next send, a topic may still hold the rings of subscribers
+/// that have gone, with any messages left in them.
+///
 /// ```
 /// let (publisher, mut subscriber) = ringbus::pubsub::channel(4);
 /// let topic = publisher.topic("orders.new").unwrap();
@@ -458,6 +475,15 @@ impl<T: fmt::Debug> fmt::Debug for Message<T> {
 /// assert_eq!(publisher.send(&topic, 1), 0); // no filter yet: nobody
 /// subscriber.subscribe("orders.#").unwrap();
 /// assert_eq!(publisher.send(&topic, 2), 1); // the cache noticed
+///
+/// // The topic does not hold the endpoint: the bus frees the name.
+/// let bus = ringbus::Bus::new();
+/// let md = bus.publisher::<u32>("md").unwrap();
+/// let tick = md.topic("tick").unwrap();
+/// drop(md);
+/// assert!(bus.endpoints().is_empty());
+/// assert!(bus.pusher::<u32>("md").is_ok()); // any pattern again
+/// # drop(tick);
 /// ```
 pub struct Topic<T> {
     /// The interned name.

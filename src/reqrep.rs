@@ -260,8 +260,24 @@ impl<Req, Rep> Endpoint<Req, Rep> {
     /// As [`Builder::build`].
     #[track_caller]
     pub(crate) fn new(capacity: usize, wait: Wait) -> Shared<Self> {
+        Self::with_anchor(mpmc::Anchor::new(capacity, wait), wait)
+    }
+
+    /// [`new`](Self::new), or why `capacity` cannot make its ring (for the
+    /// bus, which must not panic).
+    pub(crate) fn try_new(
+        capacity: usize,
+        wait: Wait,
+    ) -> Result<Shared<Self>, crate::capacity::CapacityError> {
+        Ok(Self::with_anchor(
+            mpmc::Anchor::try_new(capacity, wait)?,
+            wait,
+        ))
+    }
+
+    fn with_anchor(anchor: mpmc::Anchor<Request<Req, Rep>>, wait: Wait) -> Shared<Self> {
         Shared::new(Endpoint {
-            anchor: mpmc::Anchor::new(capacity, wait),
+            anchor,
             repliers: CachePadded::new(AtomicUsize::new(0)),
             outcomes: CachePadded::new(Outcomes {
                 replies: AtomicUsize::new(0),

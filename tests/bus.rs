@@ -4,6 +4,7 @@ use std::thread;
 use std::time::Duration;
 
 use ringbus::bus::{BusError, Pattern};
+use ringbus::pubsub::SubscriberOptions;
 use ringbus::{Bus, RecvTimeoutError, TryRecvError};
 
 #[test]
@@ -207,6 +208,130 @@ fn bad_names_are_errors_not_panics() {
     assert_eq!(pull.recv(), Ok(3));
 }
 
+/// The audit's finding 5: `inproc://` was stripped once, so
+/// `"inproc://inproc://md"` made the key `"inproc://md"`, which
+/// `endpoints()` listed but which, passed back, named `"md"`.
+#[test]
+fn a_listed_name_leads_back_to_its_endpoint() {
+    let bus = Bus::new();
+    for name in ["inproc://inproc://md", "tcp://md", "a://b"] {
+        assert!(
+            matches!(bus.pusher::<u8>(name), Err(BusError::InvalidName { .. })),
+            "{name:?}"
+        );
+    }
+    assert!(bus.endpoints().is_empty());
+
+    let push = bus.pusher::<u8>("inproc://a:/b").unwrap();
+    let listed = bus.endpoints();
+    assert_eq!(listed, vec![("a:/b".into(), Pattern::Pipeline, "u8")]);
+    let pull = bus.puller::<u8>(&listed[0].0).unwrap();
+    push.send(7).unwrap();
+    assert_eq!(pull.try_recv(), Ok(7));
+    assert_eq!(bus.endpoints().len(), 1);
+}
+
+/// Whether `err` is `BusError::Capacity` for endpoint `name` and
+/// `capacity`, with a message that names both.
+fn is_capacity_error(err: &BusError, name: &str, capacity: usize) -> bool {
+    let text = err.to_string();
+    matches!(err, BusError::Capacity { name: n, capacity: c, .. } if n == name && *c == capacity)
+        && text.contains(&format!("{name:?}"))
+        && text.contains(&capacity.to_string())
+}
+
+/// The audit's finding 4a: `subscriber_with` and a capacity of 0 (or one
+/// too large for a ring of the messages) panicked, although it returns a
+/// `Result`.
+#[test]
+fn a_subscriber_capacity_that_makes_no_ring_is_an_error() {
+    let bus = Bus::new();
+    let publisher = bus.publisher::<u32>("md").unwrap();
+    for capacity in [0, 1 << (usize::BITS - 6), usize::MAX] {
+        let options = SubscriberOptions::new().capacity(capacity);
+        let err = bus
+            .subscriber_with::<u32>("inproc://md", options)
+            .unwrap_err();
+        assert!(is_capacity_error(&err, "md", capacity), "{err}");
+    }
+    // The endpoint is unharmed; a wrong type is still reported as such (the
+    // type is checked before the capacity).
+    assert_eq!(publisher.subscriber_count(), 0);
+    assert!(matches!(
+        bus.subscriber_with::<u8>("md", SubscriberOptions::new().capacity(0)),
+        Err(BusError::TypeMismatch { .. })
+    ));
+    let options = SubscriberOptions::new().capacity(2);
+    let mut subscriber = bus.subscriber_with::<u32>("md", options).unwrap();
+    subscriber.subscribe("#").unwrap();
+    assert_eq!(publisher.send(&publisher.topic("t").unwrap(), 5), 1);
+    assert_eq!(*subscriber.recv().unwrap(), 5);
+    // On a new name, the failed attempt leaves no endpoint behind.
+    let options = SubscriberOptions::new().capacity(0);
+    assert!(bus.subscriber_with::<u32>("fresh", options).is_err());
+    assert_eq!(bus.endpoints(), vec![("md".into(), Pattern::PubSub, "u32")]);
+}
+
+/// The audit's finding 4b: `Builder::build` checked the capacity with an
+/// 8-byte slot, so a capacity too large for the rings' real slots built,
+/// and then every handle creation panicked inside the registry; and a
+/// capacity of 0 panicked in `build`. Now `build` accepts any capacity and
+/// each endpoint creation checks it with its own slot sizes.
+#[cfg(target_pointer_width = "64")]
+#[test]
+fn a_bus_capacity_that_makes_no_ring_is_an_error_at_every_endpoint() {
+    // 2^59 slots of 16 bytes or more exceed isize::MAX bytes: no pattern
+    // can use it.
+    let capacity = 1 << 59;
+    let bus = Bus::builder().capacity(capacity).build();
+    let errors = [
+        ("a", bus.pusher::<u8>("a").map(drop)),
+        ("a", bus.puller::<u8>("a").map(drop)),
+        ("b", bus.publisher::<u8>("b").map(drop)),
+        ("b", bus.subscriber::<u8>("b").map(drop)),
+        ("c", bus.requester::<u8, u8>("c").map(drop)),
+        ("c", bus.replier::<u8, u8>("c").map(drop)),
+    ];
+    for (name, result) in errors {
+        let err = result.unwrap_err();
+        assert!(is_capacity_error(&err, name, capacity), "{err}");
+    }
+    assert!(bus.endpoints().is_empty());
+
+    // 2^58 fits a pipeline's 16-byte slots but not a subscriber ring's
+    // 32-byte ones: the pub/sub endpoint refuses it when it is created,
+    // publishers included, instead of every subscriber panicking later.
+    let capacity = 1 << 58;
+    let bus = Bus::builder().capacity(capacity).build();
+    for (name, result) in [
+        ("md", bus.publisher::<u8>("md").map(drop)),
+        ("md", bus.subscriber::<u8>("md").map(drop)),
+        (
+            "md",
+            bus.subscriber_with::<u8>("md", SubscriberOptions::new().capacity(4))
+                .map(drop),
+        ),
+    ] {
+        let err = result.unwrap_err();
+        assert!(is_capacity_error(&err, name, capacity), "{err}");
+    }
+    assert!(bus.endpoints().is_empty());
+
+    // 0 no longer panics in `build`; every endpoint says why it cannot be.
+    let bus = Bus::builder().capacity(0).build();
+    for (name, result) in [
+        ("a", bus.pusher::<u8>("a").map(drop)),
+        ("b", bus.subscriber::<u8>("b").map(drop)),
+        ("c", bus.replier::<u8, u8>("c").map(drop)),
+    ] {
+        let err = result.unwrap_err();
+        assert!(is_capacity_error(&err, name, 0), "{err}");
+        assert!(err.to_string().contains("greater than 0"), "{err}");
+    }
+    // The registry is fine (nothing panicked under its lock).
+    assert!(bus.endpoints().is_empty());
+}
+
 #[test]
 fn endpoint_is_cleaned_up_when_its_handles_are_gone() {
     let bus = Bus::new();
@@ -227,6 +352,36 @@ fn endpoint_is_cleaned_up_when_its_handles_are_gone() {
         bus.endpoints(),
         vec![("x".into(), Pattern::PubSub, "alloc::string::String")]
     );
+}
+
+/// The audit's finding 3: a `Topic` held its endpoint, so after every
+/// publisher and subscriber was gone the bus still listed the name and kept
+/// it for its pattern and type until the topic dropped.
+#[test]
+fn a_lingering_topic_does_not_keep_its_endpoint() {
+    let bus = Bus::new();
+    let publisher = bus.publisher::<u32>("md").unwrap();
+    let mut subscriber = bus.subscriber::<u32>("md").unwrap();
+    subscriber.subscribe("#").unwrap();
+    let topic = publisher.topic("t").unwrap();
+    assert_eq!(publisher.send(&topic, 1), 1);
+    drop((publisher, subscriber));
+    assert!(bus.endpoints().is_empty());
+    assert!(bus.stats().is_empty());
+    // The name is free for any pattern and type.
+    let push = bus.pusher::<u32>("md").unwrap();
+    assert_eq!(
+        bus.endpoints(),
+        vec![("md".into(), Pattern::Pipeline, "u32")]
+    );
+    drop(push);
+    // The topic still works, through the publisher of a new endpoint.
+    let publisher = bus.publisher::<u32>("md").unwrap();
+    let mut subscriber = bus.subscriber::<u32>("md").unwrap();
+    subscriber.subscribe("#").unwrap();
+    assert_eq!(publisher.send(&topic, 2), 1);
+    let message = subscriber.recv().unwrap();
+    assert_eq!((message.topic(), *message.payload()), ("t", 2));
 }
 
 #[test]

@@ -433,6 +433,26 @@ fn topics_cache_follows_changes_and_endpoints() {
     assert_eq!(t2.name(), "x");
 }
 
+/// A topic does not keep its endpoint alive, so the endpoint may be freed
+/// and a new one allocated at the same address, with the same generation:
+/// the topic must still not use the dead endpoint's route (its inboxes and
+/// interned name) there.
+#[test]
+fn a_topic_outliving_its_endpoint_routes_on_a_new_one() {
+    let (p1, mut s1) = pubsub::channel::<u32>(8);
+    s1.subscribe("x").unwrap();
+    let t = p1.topic("x").unwrap();
+    assert_eq!(p1.send(&t, 1), 1);
+    drop((p1, s1));
+    for i in 0..32 {
+        let (p2, mut s2) = pubsub::channel::<u32>(8);
+        s2.subscribe("x").unwrap(); // the generation the topic cached
+        assert_eq!(p2.send(&t, i), 1);
+        let message = s2.recv().unwrap();
+        assert_eq!((message.topic(), *message), ("x", i));
+    }
+}
+
 #[test]
 fn messages_are_dropped_exactly_once() {
     let drops = Arc::new(AtomicUsize::new(0));

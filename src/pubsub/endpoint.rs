@@ -7,6 +7,7 @@ use std::ops::DerefMut;
 
 use super::filter::Filters;
 use super::{Envelope, Name, Overflow, Publisher, Subscriber, SubscriberOptions};
+use crate::capacity::CapacityError;
 use crate::mpmc;
 use crate::stats::{InboxStats, PubSubStats};
 use crate::sync::{Arc, AtomicBool, AtomicUsize, CachePadded, Mutex, Ordering};
@@ -17,10 +18,17 @@ pub(super) struct Route<T> {
     /// The topic's name as interned by `endpoint` (a `Topic` made by another
     /// endpoint has its own).
     pub(super) name: Name,
-    /// The endpoint the set belongs to (a topic may be sent through any
-    /// publisher of any endpoint of its type; holding the `Arc` makes the
-    /// identity check immune to address reuse).
-    pub(super) endpoint: Arc<Endpoint<T>>,
+    /// The identity of the endpoint the set belongs to: a topic may be sent
+    /// through any publisher of any endpoint of its type, which uses the
+    /// route only if it is its own endpoint's (`Publisher::route`), so
+    /// `name` and `set` always come from the endpoint that delivers.
+    ///
+    /// Not the endpoint itself: a `Topic` is not a handle and must not keep
+    /// its endpoint alive (the bus frees an endpoint, and its name, when
+    /// the last handle drops). Holding the identity's `Arc` keeps its
+    /// address from being reused by another endpoint while the route lives,
+    /// so the check cannot take a new endpoint for a dead one.
+    pub(super) identity: Arc<Identity>,
     /// The endpoint's generation when `set` was computed, under its lock.
     pub(super) generation: usize,
     /// The subscribers whose filters matched the topic at `generation`.
@@ -31,12 +39,16 @@ impl<T> Clone for Route<T> {
     fn clone(&self) -> Self {
         Route {
             name: self.name.clone(),
-            endpoint: self.endpoint.clone(),
+            identity: self.identity.clone(),
             generation: self.generation,
             set: self.set.clone(),
         }
     }
 }
+
+/// What tells endpoints apart: each endpoint allocates one and compares it
+/// by address only (see `Route::identity`).
+pub(super) struct Identity;
 
 /// The subscribers a topic reaches, in registration order.
 pub(super) struct MatchSet<T> {
@@ -132,6 +144,8 @@ pub(crate) struct Endpoint<T> {
     pub(super) capacity: usize,
     /// How blocked sides wait.
     pub(super) wait: Wait,
+    /// This endpoint's identity, for the routes of its topics.
+    pub(super) identity: Arc<Identity>,
 }
 
 /// What subscription changes update, under the endpoint's lock.
@@ -184,6 +198,7 @@ impl<T> Endpoint<T> {
             }),
             capacity,
             wait,
+            identity: Arc::new(Identity),
         })
     }
 
@@ -222,7 +237,7 @@ impl<T> Endpoint<T> {
     /// large.
     #[track_caller]
     pub(super) fn mint_subscriber(this: &Arc<Self>, options: SubscriberOptions) -> Subscriber<T> {
-        let capacity = options.capacity.unwrap_or(this.capacity);
+        let capacity = options.capacity_or(this.capacity);
         let (tx, rx) = mpmc::Builder::new(capacity).wait(Wait::Spin).build();
         let inbox = Arc::new(Inbox {
             tx,
@@ -249,6 +264,17 @@ impl<T> Endpoint<T> {
         // No bump: a subscriber without filters matches nothing.
         drop(registry);
         Subscriber::new(this.clone(), inbox, id)
+    }
+
+    /// [`mint_subscriber`](Self::mint_subscriber), or why the options'
+    /// capacity (or else the endpoint's) cannot make the subscriber's ring
+    /// (for the bus, which must not panic).
+    pub(super) fn try_mint_subscriber(
+        this: &Arc<Self>,
+        options: SubscriberOptions,
+    ) -> Result<Subscriber<T>, CapacityError> {
+        mpmc::try_slots::<Envelope<T>>(options.capacity_or(this.capacity))?;
+        Ok(Endpoint::mint_subscriber(this, options))
     }
 
     /// Whether publishers existed and all are gone.
@@ -327,7 +353,7 @@ impl<T> Endpoint<T> {
         }
         Route {
             name: interned.name.clone(),
-            endpoint: this.clone(),
+            identity: this.identity.clone(),
             generation,
             set: interned.set.clone(),
         }
@@ -373,26 +399,34 @@ fn add(total: &mut PubSubStats, inbox: &InboxStats) {
     total.full_waits += inbox.full_waits;
 }
 
-/// The bus hook: `endpoint.publisher()` and `endpoint.subscriber(options)`
-/// on an `Arc<Endpoint<T>>`.
+/// The bus hook: `Endpoint::try_new(capacity, wait)`, and
+/// `endpoint.publisher()` and `endpoint.try_subscriber(options)` on an
+/// `Arc<Endpoint<T>>`; none of them panics.
 #[cfg(not(ringbus_loom))]
 // The bus (not built under loom) mints handles through these.
 #[cfg_attr(ringbus_loom, allow(dead_code))]
 impl<T> Endpoint<T> {
+    /// [`new`](Self::new), or why `capacity` cannot make the ring of a
+    /// subscriber with the default options: the largest thing built from it,
+    /// so that no handle minted later with that capacity can fail (for the
+    /// bus, which must not panic).
+    pub(crate) fn try_new(capacity: usize, wait: Wait) -> Result<Arc<Self>, CapacityError> {
+        mpmc::try_slots::<Envelope<T>>(capacity)?;
+        Ok(Endpoint::new(capacity, wait))
+    }
+
     /// A new publisher (reviving the endpoint if every publisher had gone).
     pub(crate) fn publisher(self: &Arc<Self>) -> Publisher<T> {
         Endpoint::mint_publisher(self)
     }
 
-    /// A new subscriber with no filter.
-    ///
-    /// # Panics
-    ///
-    /// If the capacity (the options' or else the endpoint's) is 0 or too
-    /// large.
-    #[track_caller]
-    pub(crate) fn subscriber(self: &Arc<Self>, options: SubscriberOptions) -> Subscriber<T> {
-        Endpoint::mint_subscriber(self, options)
+    /// A new subscriber with no filter, or why the options' capacity (or
+    /// else the endpoint's) cannot make its ring.
+    pub(crate) fn try_subscriber(
+        self: &Arc<Self>,
+        options: SubscriberOptions,
+    ) -> Result<Subscriber<T>, CapacityError> {
+        Endpoint::try_mint_subscriber(self, options)
     }
 }
 
@@ -404,8 +438,8 @@ impl<T> Endpoint<T> {
 pub(crate) trait EndpointHook<T> {
     /// See the std build's `Endpoint::publisher`.
     fn publisher(&self) -> Publisher<T>;
-    /// See the std build's `Endpoint::subscriber`.
-    fn subscriber(&self, options: SubscriberOptions) -> Subscriber<T>;
+    /// See the std build's `Endpoint::try_subscriber`.
+    fn try_subscriber(&self, options: SubscriberOptions) -> Result<Subscriber<T>, CapacityError>;
 }
 
 #[cfg(ringbus_loom)]
@@ -414,8 +448,8 @@ impl<T> EndpointHook<T> for Arc<Endpoint<T>> {
         Endpoint::mint_publisher(self)
     }
 
-    fn subscriber(&self, options: SubscriberOptions) -> Subscriber<T> {
-        Endpoint::mint_subscriber(self, options)
+    fn try_subscriber(&self, options: SubscriberOptions) -> Result<Subscriber<T>, CapacityError> {
+        Endpoint::try_mint_subscriber(self, options)
     }
 }
 
@@ -444,7 +478,7 @@ mod tests {
     #[test]
     fn endpoint_connects_in_any_order_and_revives() {
         let endpoint = Endpoint::<u32>::new(4, Wait::Park);
-        let mut subscriber = endpoint.subscriber(SubscriberOptions::new());
+        let mut subscriber = endpoint.try_subscriber(SubscriberOptions::new()).unwrap();
         subscriber.subscribe("#").unwrap();
         assert_eq!(subscriber.try_recv().unwrap_err(), TryRecvError::Empty);
         assert!(!subscriber.is_disconnected());
@@ -468,7 +502,7 @@ mod tests {
         let lonely = Endpoint::<u32>::new(4, Wait::Park);
         let publisher = lonely.publisher();
         assert_eq!(publisher.send(&publisher.topic("t").unwrap(), 1), 0);
-        let mut late = lonely.subscriber(SubscriberOptions::new());
+        let mut late = lonely.try_subscriber(SubscriberOptions::new()).unwrap();
         late.subscribe("t").unwrap();
         assert_eq!(publisher.send(&publisher.topic("t").unwrap(), 2), 1);
         assert_eq!(*late.recv().unwrap(), 2);

@@ -160,7 +160,11 @@ impl<T> Publisher<T> {
         let generation = self.endpoint.generation.load(Ordering::Relaxed);
         {
             let route = topic.route.borrow();
-            if route.generation == generation && Arc::ptr_eq(&route.endpoint, &self.endpoint) {
+            // The identity check keeps a route of another endpoint (whose
+            // name and inboxes are not ours) from being used here.
+            if route.generation == generation
+                && Arc::ptr_eq(&route.identity, &self.endpoint.identity)
+            {
                 return Routed::Cached(route);
             }
         }
