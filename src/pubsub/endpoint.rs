@@ -152,7 +152,11 @@ pub(crate) struct Endpoint<T> {
 pub(super) struct Registry<T> {
     /// Live subscribers in creation order.
     pub(super) members: Vec<Member<T>>,
-    /// Interned topics with their latest match set.
+    /// Interned topics with their latest match set. Never shrinks while the
+    /// endpoint lives: an envelope carries its topic as a bare pointer to a
+    /// name in here (`Envelope::topic`), which is sound only because no name
+    /// is let go before the endpoint. Evicting names would need a way to
+    /// know that no envelope in any ring still points at them.
     pub(super) topics: HashMap<Box<str>, Interned<T>>,
     /// The id of the next subscriber.
     pub(super) next_id: u64,

@@ -46,6 +46,11 @@ impl<T> Publisher<T> {
     /// thread: a [`Topic`] is not `Sync`), not once per message: it takes
     /// the endpoint's lock and may allocate.
     ///
+    /// An interned name stays with the endpoint until the endpoint goes (its
+    /// last handle drops): a program that makes topics without bound (one
+    /// per order id, say) grows the endpoint's memory without bound. Keep
+    /// topics to a bounded set and put such ids in the message.
+    ///
     /// # Errors
     ///
     /// [`FilterError::WildcardInTopic`] if `name` contains `*` or `#`.

@@ -106,7 +106,10 @@ impl<T> Subscriber<T> {
     /// Removes a pattern subscription. Returns false if there was none.
     ///
     /// Once this returns, no message arrives that only this pattern matched,
-    /// even one already on its way.
+    /// even one already on its way. (The words of the pattern stay in the
+    /// subscriber's filter trie for the subscriber's life, ready for a
+    /// later subscription: a subscriber that subscribes to ever new patterns
+    /// grows.)
     ///
     /// # Errors
     ///
