@@ -107,9 +107,10 @@ impl<Rep> Slot<Rep> {
             match state & 3 {
                 GONE => break,
                 // A leaked request no ticket has answered: cancel it (`state
-                // | GONE` keeps its `seq`). Relaxed, as in `cancel`; on
-                // failure its ticket moved first: look again.
+                // | GONE` keeps its `seq`).
                 WAITING => {
+                    // Relaxed, as in `cancel`: no data is published; on
+                    // failure its ticket moved first: look again.
                     if self
                         .state
                         .compare_exchange(state, state | GONE, Ordering::Relaxed, Ordering::Relaxed)
