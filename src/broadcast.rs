@@ -546,19 +546,34 @@ impl<T> Publisher<T> {
     /// Only after `has_room` said yes.
     #[inline]
     fn empty_slot(&self) {
+        drop(self.take_slot());
+    }
+
+    /// Moves the old message out of the slot at `tail`, if any, and marks
+    /// the slot empty. Only after `has_room` said yes.
+    ///
+    /// The caller drops the message, and only once the publisher's state is
+    /// whole again (the slot marked empty, or the new message published):
+    /// its `Drop` may run user code that sends on this publisher again, or
+    /// panics, and either must find no message in the slot to drop twice.
+    #[inline]
+    fn take_slot(&self) -> Option<T> {
         if !mem::needs_drop::<T>() {
-            return;
+            return None;
         }
         let tail = self.tail.get();
-        if !self.slot_is_empty(tail) {
-            let slot = self.ring.slot(tail);
-            // Every cursor is past the old message (`has_room`'s Acquire scan
-            // pairs with the subscribers' Release cursor stores).
-            // SAFETY: so nobody reads it any more; it was initialised (see
-            // `slot_is_empty`) and is dropped once, here.
-            slot.with_mut(|slot| unsafe { (*slot).assume_init_drop() });
-            self.emptied.set(Some(tail));
+        if self.slot_is_empty(tail) {
+            return None;
         }
+        let slot = self.ring.slot(tail);
+        // Every cursor is past the old message (`has_room`'s Acquire scan
+        // pairs with the subscribers' Release cursor stores).
+        // SAFETY: so nobody reads it any more; it was initialised (see
+        // `slot_is_empty`) and is moved out once, here: `emptied` says so
+        // before anything else can look at the slot.
+        let old = slot.with(|slot| unsafe { (*slot).assume_init_read() });
+        self.emptied.set(Some(tail));
+        Some(old)
     }
 
     /// Whether the slot at `tail` (the next to write) holds no message: on
@@ -572,12 +587,14 @@ impl<T> Publisher<T> {
     /// Writes `value` at `tail` and publishes it. Only after `has_room`.
     #[inline(always)]
     fn write(&self, value: T) {
-        self.empty_slot();
+        let old = self.take_slot();
         let slot = self.ring.slot(self.tail.get());
         // SAFETY: the slot is empty and no subscriber reads it until `tail`
         // moves past it.
         slot.with_mut(|slot| unsafe { (*slot).write(value) });
         self.publish();
+        // Last: see `take_slot`.
+        drop(old);
     }
 
     /// Publishes the (written) slot at `tail`.

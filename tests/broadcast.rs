@@ -458,3 +458,118 @@ fn multi_publisher_drops_every_message_once() {
     drop(subscriber);
     assert_eq!(count(&drops), 21);
 }
+
+/// How many times each message of the drop tests below was dropped, by id.
+static DROPPED: std::sync::Mutex<Vec<(u64, u32)>> = std::sync::Mutex::new(Vec::new());
+
+/// The drop count of message `id` so far.
+fn dropped(id: u64) -> u32 {
+    let counts = DROPPED.lock().unwrap_or_else(|e| e.into_inner());
+    counts.iter().find(|(i, _)| *i == id).map_or(0, |(_, n)| *n)
+}
+
+/// What a [`Tricky`] message does when it is dropped.
+#[derive(Clone, Copy, PartialEq)]
+enum OnDrop {
+    Nothing,
+    /// Sends message `.0` on the thread's publisher.
+    Resend(u64),
+    Panic,
+}
+
+/// A message that counts its drops (ids are unique per test) and may run
+/// user code in its `Drop`: send again, or panic.
+struct Tricky {
+    id: u64,
+    on_drop: OnDrop,
+    _heap: Box<u64>,
+}
+
+impl Tricky {
+    fn new(id: u64, on_drop: OnDrop) -> Self {
+        Tricky {
+            id,
+            on_drop,
+            _heap: Box::new(id),
+        }
+    }
+}
+
+thread_local! {
+    static RESEND_ON: std::cell::OnceCell<Publisher<Tricky>> = const { std::cell::OnceCell::new() };
+}
+
+impl Drop for Tricky {
+    fn drop(&mut self) {
+        {
+            let mut counts = DROPPED.lock().unwrap_or_else(|e| e.into_inner());
+            match counts.iter_mut().find(|(i, _)| *i == self.id) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((self.id, 1)),
+            }
+        }
+        match std::mem::replace(&mut self.on_drop, OnDrop::Nothing) {
+            OnDrop::Nothing => {}
+            OnDrop::Resend(id) => RESEND_ON.with(|p| {
+                let _ = p.get().unwrap().try_send(Tricky::new(id, OnDrop::Nothing));
+            }),
+            OnDrop::Panic => panic!("message {} panics on drop", self.id),
+        }
+    }
+}
+
+/// The old message a send replaces may send again from its `Drop` (through
+/// a thread-local publisher): the publisher is whole by then, and every
+/// message is dropped exactly once.
+#[test]
+fn a_message_whose_drop_sends_again_is_dropped_once() {
+    let (publisher, mut subscriber) = broadcast::channel::<Tricky>(1);
+    RESEND_ON.with(|p| assert!(p.set(publisher).is_ok()));
+    let send = |m| RESEND_ON.with(|p| p.get().unwrap().send(m).ok().unwrap());
+    send(Tricky::new(101, OnDrop::Resend(102)));
+    assert_eq!(subscriber.recv().unwrap().id, 101);
+    // Replaces 101, whose drop tries to send 102 (the ring is full again
+    // by then: 102 comes back and is dropped).
+    send(Tricky::new(103, OnDrop::Nothing));
+    assert_eq!(subscriber.recv().unwrap().id, 103);
+    drop(subscriber);
+    assert_eq!((dropped(101), dropped(102)), (1, 1));
+    assert_eq!(dropped(103), 0, "still in the ring");
+}
+
+/// The old message a send replaces may panic in its `Drop`: the send
+/// panics, but the new message was published, and no message is dropped
+/// twice, by a later send or by the ring's drop. Single and multi publisher.
+#[test]
+fn a_message_whose_drop_panics_is_dropped_once() {
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+    for (multi, base) in [(false, 200), (true, 300)] {
+        let send: Box<dyn Fn(Tricky)>;
+        let mut subscriber;
+        if multi {
+            let (publisher, s) = broadcast::Builder::new(1).build_multi::<Tricky>();
+            subscriber = s;
+            send = Box::new(move |m| publisher.send(m).ok().unwrap());
+        } else {
+            let (publisher, s) = broadcast::channel::<Tricky>(1);
+            subscriber = s;
+            send = Box::new(move |m| publisher.send(m).ok().unwrap());
+        }
+        send(Tricky::new(base + 1, OnDrop::Panic));
+        assert_eq!(subscriber.recv().unwrap().id, base + 1);
+        let replaced = catch_unwind(AssertUnwindSafe(|| {
+            send(Tricky::new(base + 2, OnDrop::Nothing))
+        }));
+        assert!(replaced.is_err(), "the old message's drop panicked");
+        assert_eq!(
+            subscriber.recv().unwrap().id,
+            base + 2,
+            "published all the same"
+        );
+        send(Tricky::new(base + 3, OnDrop::Nothing)); // replaces base + 2
+        drop((send, subscriber)); // the ring drops base + 3
+        for id in base + 1..=base + 3 {
+            assert_eq!(dropped(id), 1, "message {id} (multi: {multi})");
+        }
+    }
+}

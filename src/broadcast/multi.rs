@@ -28,6 +28,7 @@
 
 use std::cell::Cell;
 use std::fmt;
+use std::mem;
 use std::time::{Duration, Instant};
 
 use super::Ring;
@@ -208,13 +209,17 @@ impl<T> MultiPublisher<T> {
     fn write(&self, sequence: usize, value: T) {
         let ring = &*self.ring;
         let slot = ring.slot(sequence);
-        if sequence >= ring.capacity() {
+        // The old message is moved out here and dropped only after the new
+        // one is published: its `Drop` may run user code that publishes
+        // again, or panics, and the slot must then hold exactly one message.
+        let old = (mem::needs_drop::<T>() && sequence >= ring.capacity()).then(|| {
             // The slot holds message `sequence - capacity`, written (every
             // claim is written at once) and passed by every cursor (the gate
             // check's Acquire scan pairs with the Release cursor stores).
-            // SAFETY: so this claim alone owns the slot and drops it once.
-            slot.with_mut(|slot| unsafe { (*slot).assume_init_drop() });
-        }
+            // SAFETY: so this claim alone owns the slot and moves it out
+            // once; the write below replaces it.
+            slot.with(|slot| unsafe { (*slot).assume_init_read() })
+        });
         // SAFETY: as above: only this claim touches the slot until its mark.
         slot.with_mut(|slot| unsafe { (*slot).write(value) });
         // Release: pairs with the subscribers' Acquire load of the mark in
@@ -223,6 +228,7 @@ impl<T> MultiPublisher<T> {
         if ring.wait.may_sleep() {
             ring.not_empty.notify();
         }
+        drop(old);
     }
 
     /// The number of slots, a power of two.
