@@ -121,7 +121,10 @@ impl<K: Kick> Armed<K> {
             return Ok(true);
         }
         // 3. A registration left on another signal stays there until that
-        // signal's next notification removes it (one write, harmless).
+        // signal's next notification removes it (one write, harmless). The
+        // address alone may name a new signal where a freed one was: the
+        // key then names no registration there (ids are unique in the
+        // process), so `register` adds one instead of taking another's.
         let signal = receiver.signal().0;
         let on = signal as *const _ as usize;
         if self.on != on {

@@ -268,6 +268,18 @@ pub(crate) use std::task::Wake;
 /// the models need not track it.
 pub(crate) use std::sync::atomic::AtomicBool as HintFlag;
 
+/// A number no other call in this process returns: the ids of waker
+/// registrations (`wait::Signal`), so that a stale id, kept by a waiter
+/// after its signal was freed (`readiness`), never names a registration on
+/// another signal that happens to live at the same address. std's atomic in
+/// both builds: only uniqueness matters, no data goes with it, and the
+/// models need not track it.
+pub(crate) fn unique_id() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    // Relaxed: only the atomicity of the increment matters.
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Pads and aligns a value to the length of a cache line, so that counters
 /// written by different threads never share one.
 pub(crate) use crossbeam_utils::CachePadded;

@@ -66,7 +66,9 @@
 //! the next message costs nothing again): a woken task that still finds
 //! nothing registers anew. A waiter that stops waiting (a dropped future, a
 //! select that returned) removes its own entry, found by a registration id
-//! that is never reused, so it can never remove someone else's.
+//! that no other registration in the process ever gets (`sync::unique_id`),
+//! so it can never remove or overwrite someone else's, not even on another
+//! signal that a freed one's memory was reused for.
 //!
 //! Wakers are woken under the lock: they must not re-enter the channel (the
 //! wakers of executors, of `Select` and of readiness fds only schedule, flag
@@ -88,8 +90,8 @@ use std::task::Waker;
 use std::time::Instant;
 
 use crate::sync::{
-    asymmetric_fences, heavy_fence, light_fence, spin_loop, yield_now, AtomicUsize, Condvar, Mutex,
-    Ordering,
+    asymmetric_fences, heavy_fence, light_fence, spin_loop, unique_id, yield_now, AtomicUsize,
+    Condvar, Mutex, Ordering,
 };
 use patience::Patience;
 
@@ -176,10 +178,7 @@ impl Signal {
         let _ = asymmetric_fences();
         Signal {
             sleepers: AtomicUsize::new(0),
-            lock: Mutex::new(Wakers {
-                next: 0,
-                list: Vec::new(),
-            }),
+            lock: Mutex::new(Wakers { list: Vec::new() }),
             cond: Condvar::new(),
         }
     }
@@ -242,8 +241,7 @@ impl Signal {
                 }
             }
             None => {
-                let id = wakers.next;
-                wakers.next += 1;
+                let id = unique_id();
                 wakers.list.push((id, waker.clone()));
                 *key = Some(id);
                 // W_s. Relaxed: ordered by the caller's F2; changed only
@@ -314,9 +312,6 @@ impl Signal {
 /// The wakers registered on a [`Signal`], under its lock.
 #[derive(Debug)]
 struct Wakers {
-    /// The id of the next registration: ids are never reused, so a stale key
-    /// cannot remove another waiter's waker.
-    next: u64,
     /// Registration id and waker of every registered waiter.
     list: Vec<(u64, Waker)>,
 }

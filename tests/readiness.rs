@@ -188,3 +188,51 @@ fn spin_and_yield_are_refused() {
         assert_eq!(err.kind(), std::io::ErrorKind::Unsupported, "{wait:?}");
     }
 }
+
+/// A waker that counts its wake-ups.
+struct Count(std::sync::atomic::AtomicUsize);
+
+impl std::task::Wake for Count {
+    fn wake(self: std::sync::Arc<Self>) {
+        // Relaxed: read on this thread after the send that woke it.
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// An fd armed on a ring that is then freed, and armed again on a new ring
+/// (which the allocator often puts at the freed ring's address), must not
+/// take over the registration of a task already waiting on the new ring:
+/// the task is still woken by the next message. (Registration ids used to
+/// restart at 0 on every ring, so the fd's stale id named the task's.)
+#[test]
+fn an_fd_rearmed_where_a_freed_ring_was_leaves_other_waiters_alone() {
+    use std::future::Future;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::task::{Context, Waker};
+
+    for _ in 0..100 {
+        let mut fd = ReadyFd::new().unwrap();
+        {
+            let (_tx, rx) = mpmc::Builder::new(4).wait(Wait::Park).build::<u32>();
+            assert!(!fd.arm(&rx).unwrap());
+        }
+        let (tx, rx) = mpmc::Builder::new(4).wait(Wait::Park).build::<u32>();
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        let waker = Waker::from(count.clone());
+        let mut waiting = Box::pin(rx.recv_async());
+        assert!(waiting
+            .as_mut()
+            .poll(&mut Context::from_waker(&waker))
+            .is_pending());
+        assert!(!fd.arm(&rx).unwrap());
+        tx.send(7).unwrap();
+        // Relaxed: the wake ran on this thread, inside `send`.
+        assert_eq!(
+            count.0.load(Ordering::Relaxed),
+            1,
+            "the waiting task was not woken"
+        );
+        assert!(fd.is_readable());
+    }
+}
