@@ -58,6 +58,15 @@
 //! stamps). Every message up to `w - capacity` is gone, and `w`'s slot is
 //! being reused, so the oldest intact message is `w + 1 - capacity`: the
 //! subscriber reports `Lagged(w + 1 - capacity - c)` and moves there.
+//!
+//! Sequences, cursors and stamps are `usize`s compared by wrapping
+//! distance. On a 64-bit target that never runs out. On a 32-bit target
+//! the stamps (twice the sequence) wrap after 2^31 messages, and a
+//! subscriber that falls 2^31 messages behind sees distances of the wrong
+//! sign: it may report a wrong `Lagged` count or wait as if nothing were
+//! left. At ten million messages a second that is under four minutes of
+//! idling, so on 32-bit targets keep lossy subscribers reading (this was
+//! found by reading the code; there is no 32-bit target to test on here).
 
 use std::fmt;
 use std::mem::{size_of, MaybeUninit};
