@@ -99,9 +99,12 @@ impl Pace {
         mut attempt: impl FnMut() -> Option<R>,
     ) -> Option<R> {
         self.before_poll(pause);
-        let mut polls = 0;
+        let mut polls: u32 = 0;
         let found = super::block(wait, signal, deadline, || {
-            polls += 1;
+            // Saturating: a `Spin` or `Yield` side may poll for minutes, past
+            // `u32::MAX` (a debug build would panic on the overflow); only
+            // "more than `SHORT_WAIT`" matters.
+            polls = polls.saturating_add(1);
             attempt()
         });
         self.after_wait(polls);
