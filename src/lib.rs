@@ -58,6 +58,7 @@ mod capacity;
 pub mod error;
 #[cfg(feature = "async")]
 pub mod future;
+mod leftovers;
 pub mod mpmc;
 pub mod pipeline;
 pub mod pubsub;

@@ -543,14 +543,13 @@ impl<T> Drop for Ring<T> {
         let head = self.head.load(Ordering::Relaxed);
         // Relaxed: as `head` above (`&mut self`).
         let tail = self.tail.load(Ordering::Relaxed);
-        let mut index = head;
-        while index != tail {
-            // SAFETY: see above; each such message is dropped once, here.
-            self.slot(index)
+        let ring = &*self;
+        crate::leftovers::drop_each(head, tail, &|index| {
+            // SAFETY: see above; `drop_each` visits each such message once.
+            ring.slot(index)
                 .value
                 .with_mut(|v| unsafe { (*v).assume_init_drop() });
-            index = index.wrapping_add(1);
-        }
+        });
     }
 }
 

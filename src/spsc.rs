@@ -250,14 +250,13 @@ impl<T> Drop for Ring<T> {
         let head = self.head.load(Ordering::Relaxed);
         // Relaxed: as `head` above (`&mut self`).
         let tail = self.tail.load(Ordering::Relaxed);
-        let mut index = head;
-        while index != tail {
+        let ring = &*self;
+        crate::leftovers::drop_each(head, tail, &|index| {
             // SAFETY: `head..tail` are exactly the slots that hold a message
-            // nobody has taken; each is dropped once, here.
-            self.slot(index)
+            // nobody has taken; `drop_each` visits each once.
+            ring.slot(index)
                 .with_mut(|slot| unsafe { (*slot).assume_init_drop() });
-            index = index.wrapping_add(1);
-        }
+        });
     }
 }
 

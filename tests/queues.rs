@@ -568,3 +568,74 @@ fn spsc_byte_size_overflow_panics() {
 fn mpmc_byte_size_overflow_panics() {
     let _ = mpmc::channel::<[u8; 4096]>(1 << 52);
 }
+
+/// A message that counts its drops, and panics in its `Drop` when `bomb`.
+struct Bomb {
+    drops: Arc<AtomicUsize>,
+    bomb: bool,
+}
+
+impl Drop for Bomb {
+    fn drop(&mut self) {
+        // Relaxed: read on this thread after the drops.
+        self.drops.fetch_add(1, Ordering::Relaxed);
+        if self.bomb {
+            panic!("a message that panics on drop");
+        }
+    }
+}
+
+/// Four messages, the first of which panics when dropped.
+fn bombs(drops: &Arc<AtomicUsize>) -> impl Iterator<Item = Bomb> + '_ {
+    (0..4).map(move |i| Bomb {
+        drops: drops.clone(),
+        bomb: i == 0,
+    })
+}
+
+/// Messages left in a ring are all dropped when it goes, even if one's
+/// `Drop` panics (the panic goes on, the others do not leak).
+#[test]
+fn leftovers_all_dropped_when_one_panics() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let (tx, rx) = spsc::channel(4);
+    bombs(&drops).for_each(|b| tx.try_send(b).ok().unwrap());
+    assert!(catch_unwind(AssertUnwindSafe(|| drop((tx, rx)))).is_err());
+    // Relaxed: same thread.
+    assert_eq!(drops.load(Ordering::Relaxed), 4, "spsc");
+
+    let drops = Arc::new(AtomicUsize::new(0));
+    let (tx, rx) = mpmc::channel(4);
+    bombs(&drops).for_each(|b| tx.try_send(b).ok().unwrap());
+    assert!(catch_unwind(AssertUnwindSafe(|| drop((tx, rx)))).is_err());
+    // Relaxed: same thread.
+    assert_eq!(drops.load(Ordering::Relaxed), 4, "mpmc");
+}
+
+/// A read chunk that wraps round the ring drops both of its parts on
+/// `commit`, even if a message of the first part panics.
+#[test]
+fn chunk_commit_drops_both_parts_when_one_panics() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let (tx, mut rx) = spsc::channel::<Bomb>(4);
+    // Move the ring's head to slot 3, so that four messages wrap.
+    for _ in 0..3 {
+        tx.try_send(Bomb {
+            drops: drops.clone(),
+            bomb: false,
+        })
+        .ok()
+        .unwrap();
+        drop(rx.try_recv().unwrap());
+    }
+    bombs(&drops).for_each(|b| tx.try_send(b).ok().unwrap());
+    let chunk = rx.read_chunk(4).unwrap();
+    let (first, second) = chunk.as_slices();
+    assert_eq!((first.len(), second.len()), (1, 3), "the chunk wraps");
+    assert!(catch_unwind(AssertUnwindSafe(|| chunk.commit_all())).is_err());
+    // Relaxed: same thread.
+    assert_eq!(drops.load(Ordering::Relaxed), 3 + 4);
+    assert!(rx.is_empty());
+    drop((tx, rx));
+    assert_eq!(drops.load(Ordering::Relaxed), 3 + 4, "nothing dropped twice");
+}

@@ -341,6 +341,17 @@ impl<T> ReadChunk<'_, T> {
             }
         }
 
+        /// Drops the second range (after the wrap) even if a message of
+        /// the first panics, so that none leaks.
+        struct DropOnExit<T>(*mut [T]);
+        impl<T> Drop for DropOnExit<T> {
+            fn drop(&mut self) {
+                // SAFETY: see `commit` below: the range holds initialised
+                // messages only this receiver may touch, dropped once, here.
+                unsafe { ptr::drop_in_place(self.0) }
+            }
+        }
+
         let ring = &*self.receiver.ring;
         let (start, first, second) = split(ring, self.receiver.head.get(), count);
         let base = base(ring).cast::<T>();
@@ -348,13 +359,13 @@ impl<T> ReadChunk<'_, T> {
             receiver: self.receiver,
             count,
         };
+        let second = DropOnExit(ptr::slice_from_raw_parts_mut(base, second));
         // SAFETY: as in `as_slices`, the ranges hold initialised messages that
-        // only this receiver may touch; each is dropped once, here, and
+        // only this receiver may touch; each is dropped once (the first here,
+        // the second by `second`, even if one of the first panics), and
         // `_release` moves `head` past them before anyone can read them again.
-        unsafe {
-            ptr::drop_in_place(ptr::slice_from_raw_parts_mut(base.add(start), first));
-            ptr::drop_in_place(ptr::slice_from_raw_parts_mut(base, second));
-        }
+        unsafe { ptr::drop_in_place(ptr::slice_from_raw_parts_mut(base.add(start), first)) };
+        drop(second);
     }
 
     /// Drops every message of the chunk in place and hands the slots back.
