@@ -339,14 +339,15 @@ impl<T> Drop for Ring<T> {
             // The oldest slot is the one at `tail`, emptied by a loan.
             sequence += 1;
         }
-        while sequence != tail {
-            let slot = self.slot(sequence);
+        let ring = &*self;
+        crate::leftovers::drop_each(sequence, tail, &|sequence| {
             // SAFETY: the last `capacity` sequences before `tail` hold the
             // messages published last (minus the one a loan emptied), never
-            // dropped by the publisher, which drops only when reusing a slot.
-            slot.with_mut(|slot| unsafe { (*slot).assume_init_drop() });
-            sequence += 1;
-        }
+            // dropped by the publisher, which drops only when reusing a slot;
+            // `drop_each` visits each once.
+            ring.slot(sequence)
+                .with_mut(|slot| unsafe { (*slot).assume_init_drop() });
+        });
     }
 }
 

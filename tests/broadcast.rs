@@ -573,3 +573,27 @@ fn a_message_whose_drop_panics_is_dropped_once() {
         }
     }
 }
+
+/// Messages left in the ring are all dropped when it goes, even if one's
+/// `Drop` panics.
+#[test]
+fn leftovers_all_dropped_when_one_panics() {
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+    let (publisher, subscriber) = broadcast::channel::<Tricky>(4);
+    publisher
+        .send(Tricky::new(401, OnDrop::Panic))
+        .ok()
+        .unwrap();
+    publisher
+        .send(Tricky::new(402, OnDrop::Nothing))
+        .ok()
+        .unwrap();
+    publisher
+        .send(Tricky::new(403, OnDrop::Nothing))
+        .ok()
+        .unwrap();
+    assert!(catch_unwind(AssertUnwindSafe(|| drop((publisher, subscriber)))).is_err());
+    for id in 401..=403 {
+        assert_eq!(dropped(id), 1, "message {id}");
+    }
+}

@@ -637,5 +637,9 @@ fn chunk_commit_drops_both_parts_when_one_panics() {
     assert_eq!(drops.load(Ordering::Relaxed), 3 + 4);
     assert!(rx.is_empty());
     drop((tx, rx));
-    assert_eq!(drops.load(Ordering::Relaxed), 3 + 4, "nothing dropped twice");
+    assert_eq!(
+        drops.load(Ordering::Relaxed),
+        3 + 4,
+        "nothing dropped twice"
+    );
 }
