@@ -340,13 +340,13 @@ impl<T> Drop for Ring<T> {
             sequence += 1;
         }
         let ring = &*self;
+        // The last `capacity` sequences before `tail` hold the messages
+        // published last (minus the one a loan emptied): the publisher drops
+        // a message only when it reuses its slot.
         crate::leftovers::drop_each(sequence, tail, &|sequence| {
-            // SAFETY: the last `capacity` sequences before `tail` hold the
-            // messages published last (minus the one a loan emptied), never
-            // dropped by the publisher, which drops only when reusing a slot;
-            // `drop_each` visits each once.
-            ring.slot(sequence)
-                .with_mut(|slot| unsafe { (*slot).assume_init_drop() });
+            let slot = ring.slot(sequence);
+            // SAFETY: so each holds a message; `drop_each` visits each once.
+            slot.with_mut(|slot| unsafe { (*slot).assume_init_drop() });
         });
     }
 }

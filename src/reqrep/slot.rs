@@ -95,48 +95,18 @@ impl<Rep> Slot<Rep> {
     /// nothing settled it: its state may still be `WAITING`, a replier may be
     /// `WRITING` its reply, or the reply may sit `FULL` in the cell. Arming
     /// over it would let that late ticket and the next one write the cell at
-    /// once. So settle it first: cancel it, wait out the write, or drop the
-    /// reply nobody will take. Only the last armed `seq` can have a live
-    /// ticket, so its tag alone decides.
+    /// once. So it is settled first, as its own timeout would: cancelled, or
+    /// its reply waited for and dropped (before arming: if that drop makes a
+    /// request on this requester, the request starts on a settled slot).
     pub(super) fn arm(&self, seq: usize) {
-        loop {
-            // Acquire: pairs with the Release store of `FULL` in
-            // `ReplyTo::reply`: a leaked request's reply was written before
-            // we drop it below.
-            let state = self.state.load(Ordering::Acquire);
-            match state & 3 {
-                GONE => break,
-                // A leaked request no ticket has answered: cancel it (`state
-                // | GONE` keeps its `seq`).
-                WAITING => {
-                    // Relaxed, as in `cancel`: no data is published; on
-                    // failure its ticket moved first: look again.
-                    if self
-                        .state
-                        .compare_exchange(state, state | GONE, Ordering::Relaxed, Ordering::Relaxed)
-                        .is_ok()
-                    {
-                        break;
-                    }
-                }
-                // A leaked request's replier is moving its reply in: bounded
-                // (no user code runs between WRITING and FULL).
-                WRITING => yield_now(),
-                // A leaked request's reply: nobody will take it.
-                _ => {
-                    // SAFETY: the tag is FULL (acquired above): the ticket
-                    // wrote the cell and will not touch it again, and no other
-                    // ticket can claim it before we arm `seq` below.
-                    let reply = self.value.with(|v| unsafe { (*v).assume_init_read() });
-                    // Relaxed: only the requester reads this state; the cell
-                    // is empty again.
-                    self.state.store(state | GONE, Ordering::Relaxed);
-                    // Before arming: if its drop makes a request on this
-                    // requester, that request starts and ends on a settled
-                    // slot.
-                    drop(reply);
-                }
-            }
+        // Relaxed: only decides whether to settle; `cancel` decides how, by
+        // its compare-exchange and `poll`'s Acquire load. By coherence this
+        // sees at least what the requester last wrote or read here: `GONE`
+        // for a settled request, `WAITING` or later for a leaked one.
+        let state = self.state.load(Ordering::Relaxed);
+        if state & 3 != GONE {
+            // `state >> 2` is the last armed `seq` (see `pack`).
+            drop(self.cancel(state >> 2));
         }
         // Relaxed: a ticket for `seq` reaches a replier only through the
         // request ring, whose Release/Acquire stamps order this store before
@@ -285,10 +255,10 @@ impl<Rep> ReplyTo<Rep> {
         {
             return Err(ReplyError(reply));
         }
-        // SAFETY: our compare-exchange moved the state of `seq` from WAITING
-        // to WRITING: we alone may touch the cell until we store FULL, and
-        // it is empty (`arm` settled the previous request, taking or
-        // dropping its reply, before it armed `seq`).
+        // The cell is empty: `arm` settled the previous request (its reply
+        // taken or dropped) before it armed `seq`.
+        // SAFETY: our compare-exchange moved `seq` from WAITING to WRITING:
+        // we alone may touch the (empty) cell until we store FULL.
         slot.value.with_mut(|v| unsafe { (*v).write(reply) });
         // Release: pairs with the Acquire load in `Slot::poll`.
         slot.state.store(pack(self.seq, FULL), Ordering::Release);

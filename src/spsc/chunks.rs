@@ -360,10 +360,11 @@ impl<T> ReadChunk<'_, T> {
             count,
         };
         let second = DropOnExit(ptr::slice_from_raw_parts_mut(base, second));
-        // SAFETY: as in `as_slices`, the ranges hold initialised messages that
-        // only this receiver may touch; each is dropped once (the first here,
-        // the second by `second`, even if one of the first panics), and
-        // `_release` moves `head` past them before anyone can read them again.
+        // Each range is dropped once: the first here, the second by `second`
+        // (even if one of the first panics); `_release` then moves `head`
+        // past them before anyone can read them again.
+        // SAFETY: as in `as_slices`, the ranges hold initialised messages
+        // that only this receiver may touch.
         unsafe { ptr::drop_in_place(ptr::slice_from_raw_parts_mut(base.add(start), first)) };
         drop(second);
     }
