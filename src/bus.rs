@@ -28,8 +28,8 @@
 //!   pattern than it was created with is an error naming both
 //!   ([`BusError::TypeMismatch`], [`BusError::PatternMismatch`]); an empty or
 //!   malformed name is [`BusError::InvalidName`]; a capacity that cannot
-//!   make a ring of the endpoint's messages (0, or too large) is
-//!   [`BusError::Capacity`]. Nothing a caller passes makes the bus panic.
+//!   make a ring of the endpoint's messages (0, too large, or more memory
+//!   than the allocator gives) is [`BusError::Capacity`]. Nothing a caller passes makes the bus panic.
 //! - **Off the hot path.** The registry is a map under a lock, consulted only
 //!   when a handle is made. A handle holds its endpoint directly, so a send or
 //!   receive costs exactly what the pattern costs.
@@ -217,9 +217,11 @@ pub enum BusError {
         found: Pattern,
     },
     /// A ring of the endpoint cannot have the capacity asked for: it is 0,
-    /// does not round up to a power of two within the largest ring, or
-    /// makes a ring of the endpoint's messages larger than `isize::MAX`
-    /// bytes. The capacity is the bus's ([`Builder::capacity`]) when an
+    /// does not round up to a power of two within the largest ring, makes
+    /// a ring of the endpoint's messages larger than `isize::MAX` bytes, or
+    /// asks for more memory than the allocator gives (checked by a fallible
+    /// allocation, so a huge capacity is an error, not an abort). The
+    /// capacity is the bus's ([`Builder::capacity`]) when an
     /// endpoint is created, or the one in the
     /// [`SubscriberOptions`](pubsub::SubscriberOptions) given to
     /// [`Bus::subscriber_with`].
@@ -240,6 +242,11 @@ pub enum BusError {
     /// // Too large for the endpoint's messages: an error at every endpoint.
     /// let huge = ringbus::Bus::builder().capacity(1 << 62).build();
     /// assert!(matches!(huge.pusher::<u64>("jobs"), Err(BusError::Capacity { .. })));
+    ///
+    /// // Small enough to be a ring, too large for any machine (512 PiB).
+    /// let vast = ringbus::Bus::builder().capacity(1 << 55).build();
+    /// let err = vast.pusher::<u64>("jobs").unwrap_err();
+    /// assert!(err.to_string().contains("the allocator refused"), "{err}");
     /// ```
     Capacity {
         /// The endpoint.
@@ -302,9 +309,9 @@ impl Builder {
     ///
     /// Whether a ring of that many messages can be built depends on the
     /// message type, so the capacity is checked when an endpoint is created:
-    /// if it is 0 or too large for the endpoint's messages, creating a
-    /// handle returns [`BusError::Capacity`] (where the primitives' builders
-    /// panic).
+    /// if it is 0, too large for the endpoint's messages or more than the
+    /// allocator gives, creating a handle returns [`BusError::Capacity`]
+    /// (where the primitives' builders panic).
     ///
     /// ```
     /// use ringbus::bus::BusError;

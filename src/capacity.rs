@@ -20,12 +20,16 @@ pub(crate) enum CapacityError {
         /// The size of one slot.
         slot_size: usize,
     },
+    /// The allocator refused the ring's memory.
+    Memory {
+        /// The bytes asked for.
+        bytes: usize,
+    },
 }
 
 impl CapacityError {
-    /// What is wrong, in a few words (for the bus's errors).
-    // The bus (not built under loom) is the only caller.
-    #[cfg_attr(ringbus_loom, allow(dead_code))]
+    /// What is wrong, in a few words (for the bus's errors and [`alloc`]'s
+    /// panic).
     pub(crate) fn reason(self) -> &'static str {
         match self {
             CapacityError::Zero => "a capacity must be greater than 0",
@@ -33,6 +37,7 @@ impl CapacityError {
                 "it does not round up to a power of two within the largest ring"
             }
             CapacityError::Bytes { .. } => "a ring that large would exceed isize::MAX bytes",
+            CapacityError::Memory { .. } => "the allocator refused a ring that large",
         }
     }
 }
@@ -85,6 +90,47 @@ pub(crate) fn slots<S>(capacity: usize) -> usize {
         Err(CapacityError::Bytes { slots, slot_size }) => panic!(
             "ringbus: capacity overflow: {slots} slots of {slot_size} bytes exceed isize::MAX bytes"
         ),
+        // `try_slots` does not allocate.
+        Err(CapacityError::Memory { .. }) => unreachable!(),
+    }
+}
+
+/// A ring's `slots` slots, slot `i` made by `make(i)`, or
+/// [`CapacityError::Memory`] if the allocator refuses them: a capacity that
+/// passes [`try_slots`] may still ask for terabytes, and the bus must answer
+/// that with an error, not with the abort of an infallible allocation.
+///
+/// `slots` must come from [`try_slots`] or [`slots`] for `S`, so the byte
+/// size fits in `isize`.
+pub(crate) fn try_alloc<S>(
+    slots: usize,
+    make: impl FnMut(usize) -> S,
+) -> Result<Box<[S]>, CapacityError> {
+    let mut ring = Vec::new();
+    if ring.try_reserve_exact(slots).is_err() {
+        return Err(CapacityError::Memory {
+            bytes: slots.saturating_mul(size_of::<S>()),
+        });
+    }
+    // Within the reserved capacity: no reallocation, no second allocation.
+    ring.extend((0..slots).map(make));
+    Ok(ring.into_boxed_slice())
+}
+
+/// [`try_alloc`], for the primitives' builders, whose contract is to panic.
+///
+/// # Panics
+///
+/// If the allocator refuses the ring's memory.
+#[track_caller]
+pub(crate) fn alloc<S>(slots: usize, make: impl FnMut(usize) -> S) -> Box<[S]> {
+    match try_alloc(slots, make) {
+        Ok(ring) => ring,
+        Err(err) => panic!(
+            "ringbus: cannot allocate a ring of {slots} slots of {} bytes: {}",
+            size_of::<S>(),
+            err.reason()
+        ),
     }
 }
 
@@ -123,6 +169,26 @@ mod tests {
     #[should_panic(expected = "capacity must be greater than 0")]
     fn zero_panics() {
         slots::<u64>(0);
+    }
+
+    #[test]
+    fn try_alloc_makes_every_slot_or_says_memory() {
+        let ring = try_alloc(4, |i| i * 10).unwrap();
+        assert_eq!(&*ring, &[0, 10, 20, 30]);
+        // Within isize::MAX bytes, far beyond any machine's memory (2^60
+        // bytes, more than any address space holds): the allocator
+        // refuses, and nothing aborts.
+        let slots = try_slots::<[u8; 64]>(1 << 54).unwrap();
+        assert_eq!(
+            try_alloc(slots, |_| [0u8; 64]).err(),
+            Some(CapacityError::Memory { bytes: 1 << 60 })
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "cannot allocate a ring of")]
+    fn refused_memory_panics_in_the_builders() {
+        alloc(1 << 54, |_| [0u8; 64]);
     }
 
     #[test]

@@ -154,12 +154,22 @@ impl Builder {
     ///
     /// # Panics
     ///
-    /// If the capacity is 0, or if rounding it up to a power of two or the
-    /// byte size of the ring overflows.
+    /// If the capacity is 0, if rounding it up to a power of two or the byte
+    /// size of the ring overflows, or if the allocator refuses the ring's
+    /// memory (where an infallible allocation would abort the process).
     #[track_caller]
     pub fn build<T>(self) -> (Sender<T>, Receiver<T>) {
         let ring = Arc::new(Ring::new(self.capacity, self.wait));
         (Sender::new(ring.clone()), Receiver::new(ring))
+    }
+
+    /// [`build`](Self::build), or why the capacity cannot make the ring,
+    /// the allocator's refusal included (for the bus, which must not panic).
+    // The bus (not built under loom) is the only caller.
+    #[cfg_attr(ringbus_loom, allow(dead_code))]
+    pub(crate) fn try_build<T>(self) -> Result<(Sender<T>, Receiver<T>), CapacityError> {
+        let ring = Arc::new(Ring::try_new(self.capacity, self.wait)?);
+        Ok((Sender::new(ring.clone()), Receiver::new(ring)))
     }
 }
 
@@ -171,6 +181,16 @@ struct Slot<T> {
     stamp: AtomicUsize,
     /// The message, initialised exactly while `stamp == 2i + 1`.
     value: UnsafeCell<MaybeUninit<T>>,
+}
+
+impl<T> Slot<T> {
+    /// Slot `i` of a new ring: free for the sender of index `i`.
+    fn free(i: usize) -> Self {
+        Slot {
+            stamp: AtomicUsize::new(free_stamp(i)),
+            value: UnsafeCell::new(MaybeUninit::uninit()),
+        }
+    }
 }
 
 /// The memory every handle shares.
@@ -245,6 +265,19 @@ impl<T> Ring<T> {
     #[track_caller]
     fn new(capacity: usize, wait: Wait) -> Self {
         let slots = crate::capacity::slots::<Slot<T>>(capacity);
+        Ring::with_slots(crate::capacity::alloc(slots, Slot::free), wait)
+    }
+
+    /// [`new`](Self::new), or why `capacity` cannot make the ring.
+    fn try_new(capacity: usize, wait: Wait) -> Result<Self, CapacityError> {
+        let slots = crate::capacity::try_slots::<Slot<T>>(capacity)?;
+        Ok(Ring::with_slots(
+            crate::capacity::try_alloc(slots, Slot::free)?,
+            wait,
+        ))
+    }
+
+    fn with_slots(slots: Box<[Slot<T>]>, wait: Wait) -> Self {
         Ring {
             head: CachePadded::new(AtomicUsize::new(0)),
             tail: CachePadded::new(AtomicUsize::new(0)),
@@ -256,13 +289,8 @@ impl<T> Ring<T> {
             not_full: CachePadded::new(Signal::new()),
             full_waits: CachePadded::new(AtomicUsize::new(0)),
             wait,
-            mask: slots - 1,
-            slots: (0..slots)
-                .map(|i| Slot {
-                    stamp: AtomicUsize::new(free_stamp(i)),
-                    value: UnsafeCell::new(MaybeUninit::uninit()),
-                })
-                .collect(),
+            mask: slots.len() - 1,
+            slots,
         }
     }
 
@@ -556,6 +584,8 @@ impl<T> Drop for Ring<T> {
 /// The number of slots of a ring of at least `capacity` messages of type
 /// `T`, or why there can be no such ring: the check [`Builder::build`] makes
 /// (and panics on), for callers that must not panic (the bus).
+// The bus (not built under loom) is the only caller.
+#[cfg_attr(ringbus_loom, allow(dead_code))]
 pub(crate) fn try_slots<T>(capacity: usize) -> Result<usize, CapacityError> {
     crate::capacity::try_slots::<Slot<T>>(capacity)
 }
@@ -590,19 +620,23 @@ impl<T> Anchor<T> {
     /// As [`Builder::build`].
     #[track_caller]
     pub(crate) fn new(capacity: usize, wait: Wait) -> Self {
-        let (tx, rx) = Builder::new(capacity).wait(wait).build();
-        Anchor {
-            ring: tx.ring.clone(),
-            sender_seed: Mutex::new(Some(tx)),
-            receiver_seed: Mutex::new(Some(rx)),
-        }
+        Anchor::with_pair(Builder::new(capacity).wait(wait).build())
     }
 
     /// [`new`](Self::new), or why `capacity` cannot make the ring (for the
     /// bus, which must not panic).
     pub(crate) fn try_new(capacity: usize, wait: Wait) -> Result<Self, CapacityError> {
-        try_slots::<T>(capacity)?;
-        Ok(Anchor::new(capacity, wait))
+        Ok(Anchor::with_pair(
+            Builder::new(capacity).wait(wait).try_build()?,
+        ))
+    }
+
+    fn with_pair((tx, rx): (Sender<T>, Receiver<T>)) -> Self {
+        Anchor {
+            ring: tx.ring.clone(),
+            sender_seed: Mutex::new(Some(tx)),
+            receiver_seed: Mutex::new(Some(rx)),
+        }
     }
 
     /// A sender: the seed if no sender was minted yet, else a new one.

@@ -204,8 +204,9 @@ impl Builder {
     ///
     /// # Panics
     ///
-    /// If the capacity is 0, or if rounding it up to a power of two or the
-    /// byte size of the ring overflows.
+    /// If the capacity is 0, if rounding it up to a power of two or the byte
+    /// size of the ring overflows, or if the allocator refuses the ring's
+    /// memory (where an infallible allocation would abort the process).
     ///
     /// ```should_panic
     /// let _ = ringbus::reqrep::Builder::new(0).build::<u8, u8>(); // capacity must be > 0

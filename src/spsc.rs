@@ -145,8 +145,9 @@ impl Builder {
     ///
     /// # Panics
     ///
-    /// If the capacity is 0, or if rounding it up to a power of two or the
-    /// byte size of the ring overflows.
+    /// If the capacity is 0, if rounding it up to a power of two or the byte
+    /// size of the ring overflows, or if the allocator refuses the ring's
+    /// memory (where an infallible allocation would abort the process).
     #[track_caller]
     pub fn build<T>(self) -> (Sender<T>, Receiver<T>) {
         let ring = Arc::new(Ring::new(self.capacity, self.wait));
@@ -217,9 +218,7 @@ impl<T> Ring<T> {
             full_waits: Box::new(CachePadded::new(AtomicUsize::new(0))),
             wait,
             mask: slots - 1,
-            slots: (0..slots)
-                .map(|_| UnsafeCell::new(MaybeUninit::uninit()))
-                .collect(),
+            slots: crate::capacity::alloc(slots, |_| UnsafeCell::new(MaybeUninit::uninit())),
         }
     }
 

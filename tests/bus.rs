@@ -332,6 +332,43 @@ fn a_bus_capacity_that_makes_no_ring_is_an_error_at_every_endpoint() {
     assert!(bus.endpoints().is_empty());
 }
 
+/// An acceptance check found that a capacity small enough to pass the
+/// size checks but far larger than memory (`1 << 40`: 16 TiB of slots)
+/// aborted the process in the ring's infallible allocation. The rings are
+/// now allocated fallibly, and the bus answers with `BusError::Capacity`.
+/// (`1 << 55` slots of 16 bytes or more exceed any address space, so the
+/// allocator refuses them whatever its overcommit policy.)
+#[cfg(target_pointer_width = "64")]
+#[test]
+fn a_capacity_larger_than_memory_is_an_error_not_an_abort() {
+    let capacity = 1 << 55;
+    let bus = Bus::builder().capacity(capacity).build();
+    let errors = [
+        ("a", bus.pusher::<u8>("a").map(drop)),
+        ("a", bus.puller::<u8>("a").map(drop)),
+        ("b", bus.subscriber::<u8>("b").map(drop)),
+        ("c", bus.requester::<u8, u8>("c").map(drop)),
+        ("c", bus.replier::<u8, u8>("c").map(drop)),
+    ];
+    for (name, result) in errors {
+        let err = result.unwrap_err();
+        assert!(is_capacity_error(&err, name, capacity), "{err}");
+        assert!(err.to_string().contains("allocator refused"), "{err}");
+    }
+    assert!(bus.endpoints().is_empty());
+
+    // A publisher holds no ring; its subscribers' rings are refused one by
+    // one, and a subscriber asking for a ring that fits still gets it.
+    let publisher = bus.publisher::<u8>("md").unwrap();
+    let err = bus.subscriber::<u8>("md").map(drop).unwrap_err();
+    assert!(is_capacity_error(&err, "md", capacity), "{err}");
+    let options = SubscriberOptions::new().capacity(4);
+    let mut subscriber = bus.subscriber_with::<u8>("md", options).unwrap();
+    subscriber.subscribe("#").unwrap();
+    assert_eq!(publisher.send(&publisher.topic("t").unwrap(), 9), 1);
+    assert_eq!(*subscriber.recv().unwrap(), 9);
+}
+
 #[test]
 fn endpoint_is_cleaned_up_when_its_handles_are_gone() {
     let bus = Bus::new();

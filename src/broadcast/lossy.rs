@@ -136,8 +136,9 @@ impl Builder {
     ///
     /// # Panics
     ///
-    /// If the capacity is 0, or if rounding it up to a power of two or the
-    /// byte size of the ring overflows.
+    /// If the capacity is 0, if rounding it up to a power of two or the byte
+    /// size of the ring overflows, or if the allocator refuses the ring's
+    /// memory (where an infallible allocation would abort the process).
     #[track_caller]
     pub fn build<T: Copy>(self) -> (Publisher<T>, Subscriber<T>) {
         // A slot is its stamp and its words.
@@ -153,10 +154,8 @@ impl Builder {
             }),
             wait: self.wait,
             mask: slots - 1,
-            stamps: (0..slots).map(|_| AtomicUsize::new(0)).collect(),
-            words: (0..slots * words::<T>())
-                .map(|_| AtomicWord::new())
-                .collect(),
+            stamps: crate::capacity::alloc(slots, |_| AtomicUsize::new(0)),
+            words: crate::capacity::alloc(slots * words::<T>(), |_| AtomicWord::new()),
             _values: std::marker::PhantomData,
         });
         let publisher = Publisher {

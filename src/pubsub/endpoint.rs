@@ -241,8 +241,33 @@ impl<T> Endpoint<T> {
     /// large.
     #[track_caller]
     pub(super) fn mint_subscriber(this: &Arc<Self>, options: SubscriberOptions) -> Subscriber<T> {
-        let capacity = options.capacity_or(this.capacity);
-        let (tx, rx) = mpmc::Builder::new(capacity).wait(Wait::Spin).build();
+        let ring = Endpoint::inbox_ring(this, options).build();
+        Endpoint::join(this, options, ring)
+    }
+
+    /// [`mint_subscriber`](Self::mint_subscriber), or why the options'
+    /// capacity (or else the endpoint's) cannot make the subscriber's ring,
+    /// the allocator's refusal included (for the bus, which must not panic).
+    pub(super) fn try_mint_subscriber(
+        this: &Arc<Self>,
+        options: SubscriberOptions,
+    ) -> Result<Subscriber<T>, CapacityError> {
+        let ring = Endpoint::inbox_ring(this, options).try_build()?;
+        Ok(Endpoint::join(this, options, ring))
+    }
+
+    /// The builder of a new subscriber's ring. Waiting and waking happen on
+    /// the inbox's own signals, so the ring itself only spins.
+    fn inbox_ring(this: &Arc<Self>, options: SubscriberOptions) -> mpmc::Builder {
+        mpmc::Builder::new(options.capacity_or(this.capacity)).wait(Wait::Spin)
+    }
+
+    /// Registers a subscriber whose ring is `(tx, rx)`, with no filter.
+    fn join(
+        this: &Arc<Self>,
+        options: SubscriberOptions,
+        (tx, rx): (mpmc::Sender<Envelope<T>>, mpmc::Receiver<Envelope<T>>),
+    ) -> Subscriber<T> {
         let inbox = Arc::new(Inbox {
             tx,
             rx,
@@ -268,17 +293,6 @@ impl<T> Endpoint<T> {
         // No bump: a subscriber without filters matches nothing.
         drop(registry);
         Subscriber::new(this.clone(), inbox, id)
-    }
-
-    /// [`mint_subscriber`](Self::mint_subscriber), or why the options'
-    /// capacity (or else the endpoint's) cannot make the subscriber's ring
-    /// (for the bus, which must not panic).
-    pub(super) fn try_mint_subscriber(
-        this: &Arc<Self>,
-        options: SubscriberOptions,
-    ) -> Result<Subscriber<T>, CapacityError> {
-        mpmc::try_slots::<Envelope<T>>(options.capacity_or(this.capacity))?;
-        Ok(Endpoint::mint_subscriber(this, options))
     }
 
     /// Whether publishers existed and all are gone.
