@@ -465,8 +465,9 @@ impl<T: fmt::Debug> fmt::Debug for Message<T> {
 /// and does not keep its endpoint alive: once every publisher and
 /// subscriber of a [bus](crate::bus) endpoint is gone, the endpoint is
 /// freed and its name is free again, even while topics made there live on.
-/// Until its next send, a topic may still hold the rings of subscribers
-/// that have gone, with any messages left in them.
+/// Until its next send, a topic may still hold the (empty) rings of
+/// subscribers that have gone: a subscriber drops its unread messages
+/// when it drops.
 ///
 /// ```
 /// let (publisher, mut subscriber) = ringbus::pubsub::channel(4);

@@ -332,6 +332,41 @@ fn a_bus_capacity_that_makes_no_ring_is_an_error_at_every_endpoint() {
     assert!(bus.endpoints().is_empty());
 }
 
+/// An acceptance check found that a `Topic` outliving its endpoint kept
+/// the unread messages of the endpoint's gone subscribers alive (their
+/// `Drop` ran only when the topic did), although the bus had freed the
+/// endpoint.
+#[test]
+fn unread_messages_go_with_their_endpoint_even_while_a_topic_lives() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    #[derive(Clone)]
+    struct Counted(Arc<AtomicUsize>);
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            // Relaxed: a drop counter, read on the dropping thread.
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    let drops = Arc::new(AtomicUsize::new(0));
+    let bus = Bus::new();
+    let publisher = bus.publisher::<Counted>("md").unwrap();
+    let mut subscriber = bus.subscriber::<Counted>("md").unwrap();
+    subscriber.subscribe("#").unwrap();
+    let topic = publisher.topic("t").unwrap();
+    for _ in 0..3 {
+        assert_eq!(publisher.send(&topic, Counted(drops.clone())), 1);
+    }
+    drop((publisher, subscriber));
+    assert!(bus.endpoints().is_empty());
+    // Relaxed: same thread as the drops.
+    assert_eq!(drops.load(Ordering::Relaxed), 3);
+    drop(topic);
+    // Relaxed: as above; nothing is dropped twice.
+    assert_eq!(drops.load(Ordering::Relaxed), 3);
+}
+
 /// An acceptance check found that a capacity small enough to pass the
 /// size checks but far larger than memory (`1 << 40`: 16 TiB of slots)
 /// aborted the process in the ring's infallible allocation. The rings are

@@ -2,13 +2,14 @@
 //! modelled in `mpmc.rs`): the generation check that makes a subscription
 //! that happens before a send visible to it, the receive-side check that
 //! keeps in-flight messages out after an unsubscription, draining before
-//! disconnection, and a subscriber's drop releasing a blocked publisher.
+//! disconnection, and a subscriber's drop releasing a blocked publisher
+//! and dropping its unread messages.
 #![cfg(ringbus_loom)]
 
 use loom::sync::atomic::{AtomicBool, Ordering};
 use loom::sync::Arc;
 use loom::thread;
-use loom_tests::model;
+use loom_tests::{counter, drops, model, Counted};
 use ringbus::pubsub::{self, Overflow, SubscriberOptions};
 use ringbus::{TryRecvError, Wait};
 
@@ -102,6 +103,36 @@ fn dropped_subscriber_releases_blocked_publisher() {
         let feed = thread::spawn(move || publisher.send(&topic, 2));
         drop(subscriber);
         assert_eq!(feed.join().unwrap(), 0);
+    });
+}
+
+/// As `dropped_subscriber_releases_blocked_publisher`, counting drops: the
+/// leaving subscriber drops its unread message at once, and the blocked
+/// send, which may take the room that makes, sees the subscriber gone
+/// after its delivery and drops that message itself. Both are gone when
+/// the threads are done, while the topic (whose cached route still holds
+/// the ring) lives on, and the send reached nobody.
+#[test]
+fn leaving_subscriber_drops_unread_messages() {
+    model(|| {
+        let dropped = counter();
+        let (publisher, mut subscriber) = pubsub::Builder::new(1)
+            .wait(Wait::Park)
+            .build::<Arc<Counted>>();
+        subscriber.subscribe("#").unwrap();
+        let topic = publisher.topic("t").unwrap();
+        let first = Arc::new(Counted::new(1, &dropped));
+        assert_eq!(publisher.send(&topic, first), 1);
+        let second = Arc::new(Counted::new(2, &dropped));
+        let feed = thread::spawn(move || {
+            let reached = publisher.send(&topic, second);
+            (reached, topic, publisher)
+        });
+        drop(subscriber);
+        let (reached, topic, publisher) = feed.join().unwrap();
+        assert_eq!(reached, 0, "a send counted a subscriber that had left");
+        assert_eq!(drops(&dropped), 2, "a message outlived its subscriber");
+        drop((topic, publisher));
     });
 }
 

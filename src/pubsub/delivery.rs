@@ -97,13 +97,33 @@ impl<T> Inbox<T> {
         Offered::Dropped
     }
 
-    /// Wakes the subscriber after a delivery.
+    /// Wakes the subscriber after a delivery, or, if it has left meanwhile,
+    /// counts the message as dropped and drops what its ring holds.
     #[inline]
     fn delivered(&self) -> Offered<T> {
+        // A second look at the flag, after the message is in: a subscriber
+        // drops its unread messages as it leaves (`Subscriber::drop`), and a
+        // send that had seen it alive may have taken the room that drain
+        // made. Our claim acquired the drain's stamp store, which comes
+        // after the flag's store, so then this load sees `false`.
+        if !self.is_alive() {
+            return self.abandoned();
+        }
         if self.wait.may_sleep() {
             self.not_empty.notify();
         }
         Offered::Delivered
+    }
+
+    /// A delivery to a subscriber that left during it: nobody will read the
+    /// ring, so drop what it holds now instead of when the last route to it
+    /// lets go.
+    #[cold]
+    fn abandoned(&self) -> Offered<T> {
+        while let Ok(message) = self.rx.try_recv() {
+            drop(message);
+        }
+        Offered::Dropped
     }
 
     /// Waits for room in a `Block` ring (or for the subscriber to leave).

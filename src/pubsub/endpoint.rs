@@ -123,8 +123,10 @@ impl<T> Inbox<T> {
     #[inline]
     pub(super) fn is_alive(&self) -> bool {
         // Relaxed: no data travels with the flag. A publisher that misses a
-        // fresh `false` delivers into a ring nobody reads (dropped with it);
-        // one parked on `not_full` is woken after the store (see
+        // fresh `false` delivers into a ring nobody reads, and looks again
+        // after it (`Inbox::delivered`): a claim of a slot the leaving
+        // subscriber freed acquires its stamp, stored after the flag. One
+        // parked on `not_full` is woken after the store (see
         // `Subscriber::drop`) and the park handshake's fences order it.
         self.alive.load(Ordering::Relaxed)
     }

@@ -448,12 +448,19 @@ impl<T> Drop for Subscriber<T> {
         // looks for parked publishers.
         self.inbox.alive.store(false, Ordering::Relaxed);
         self.inbox.not_full.notify();
-        // The ring is not drained here: making room would let a publisher
-        // that has not yet seen `alive == false` deliver into it. What it
-        // holds is dropped with the inbox, once the last match set that
-        // holds it is gone (`leave` replaces the interned ones now; a
-        // `Topic`'s cache lets go at its next send).
         self.endpoint.leave(self.id);
+        // Drop the unread messages now, not when the inbox itself goes:
+        // a `Topic`'s cached route may hold the inbox until its next send,
+        // and the endpoint is already gone for everyone else. `leave` has
+        // released the endpoint's lock, so a message whose `Drop` uses the
+        // bus is fine. A send that saw `alive` before our store may still
+        // put a message into the room this makes; it looks at `alive` again
+        // after its delivery (`Inbox::delivered`), sees `false` (its claim
+        // acquired our release of the slot), and drops the ring's contents
+        // itself without counting the subscriber as reached.
+        while let Ok(message) = self.inbox.rx.try_recv() {
+            drop(message);
+        }
     }
 }
 
