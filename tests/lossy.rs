@@ -69,6 +69,47 @@ fn late_joiner_clone_and_disconnect() {
     assert!(first.is_disconnected());
 }
 
+/// design.md: "On a broadcast `Publisher`, `len` counts what the slowest
+/// subscriber has not read". The lossy publisher used to report how much
+/// the ring held (`min(sent, capacity)`), read or not; an acceptance check
+/// read the sentence as covering it too.
+#[test]
+fn publisher_len_counts_what_the_slowest_subscriber_has_not_read() {
+    let (publisher, mut fast) = lossy::channel::<u32>(8);
+    let mut slow = fast.clone();
+    assert!(publisher.is_empty());
+    for i in 0..5 {
+        publisher.send(i).unwrap();
+    }
+    assert_eq!(publisher.len(), 5);
+    while fast.try_recv().is_ok() {}
+    assert_eq!(publisher.len(), 5, "the slow one has read nothing");
+    assert_eq!(slow.try_recv(), Ok(0));
+    assert_eq!(slow.try_recv(), Ok(1));
+    assert_eq!(publisher.len(), 3);
+    // A clone stands where its source does; a late joiner has read all.
+    let clone = slow.clone();
+    let late = publisher.subscribe();
+    assert_eq!(publisher.len(), 3);
+    drop(slow);
+    assert_eq!(publisher.len(), 3, "the clone has read no more");
+    drop(clone);
+    assert_eq!(publisher.len(), 0);
+    // Lapped: at most the capacity, then what is left after the lag.
+    for i in 0..20 {
+        publisher.send(i).unwrap();
+    }
+    assert_eq!(publisher.len(), 8);
+    assert!(matches!(fast.try_recv(), Err(TryRecvError::Lagged(_))));
+    assert_eq!(publisher.len(), 8, "the late joiner has read nothing yet");
+    drop(late);
+    assert_eq!(publisher.len(), 8);
+    assert!(fast.try_recv().is_ok());
+    assert_eq!(publisher.len(), 7);
+    drop(fast);
+    assert!(publisher.is_empty(), "no subscriber: nothing unread");
+}
+
 #[test]
 fn no_subscriber_hands_the_value_back() {
     let (publisher, subscriber) = lossy::channel::<u8>(4);

@@ -59,6 +59,13 @@
 //! being reused, so the oldest intact message is `w + 1 - capacity`: the
 //! subscriber reports `Lagged(w + 1 - capacity - c)` and moves there.
 //!
+//! The publisher never looks at a subscriber's cursor to decide anything.
+//! Each subscriber still reports its cursor, after every receive, in the
+//! same table of one cache line per subscriber that the backpressured ring
+//! uses (`cursors.rs`), so that [`Publisher::len`] can say what the slowest
+//! one has not read: one store to the subscriber's own line per receive,
+//! read by nobody on the send path.
+//!
 //! Sequences, cursors and stamps are `usize`s compared by wrapping
 //! distance. On a 64-bit target that never runs out. On a 32-bit target
 //! the stamps (twice the sequence) wrap after 2^31 messages, and a
@@ -73,6 +80,7 @@ use std::mem::{size_of, MaybeUninit};
 use std::ptr;
 use std::time::{Duration, Instant};
 
+use super::cursors::{Cursors, Entry};
 use crate::error::SendError;
 use crate::stats::{BroadcastStats, SubscriberStats};
 use crate::sync::{fence, Arc, AtomicBool, AtomicUsize, AtomicWord, CachePadded, Ordering};
@@ -145,7 +153,7 @@ impl Builder {
         let slots = crate::capacity::slots::<(usize, T)>(self.capacity);
         let ring = Arc::new(Ring {
             tail: CachePadded::new(AtomicUsize::new(0)),
-            live: CachePadded::new(AtomicUsize::new(1)),
+            cursors: Cursors::new(),
             publisher_gone: AtomicBool::new(false),
             not_empty: CachePadded::new(Signal::new()),
             lags: CachePadded::new(Lags {
@@ -162,13 +170,7 @@ impl Builder {
             ring: ring.clone(),
             tail: std::cell::Cell::new(0),
         };
-        let subscriber = Subscriber {
-            ring,
-            cursor: 0,
-            tail: 0,
-            start: 0,
-            lag: Lag::default(),
-        };
+        let subscriber = Subscriber::join(ring, 0, 0);
         (publisher, subscriber)
     }
 }
@@ -177,8 +179,10 @@ impl Builder {
 struct Ring<T> {
     /// The sequence of the next message. Stored only by the publisher.
     tail: CachePadded<AtomicUsize>,
-    /// Subscribers alive now.
-    live: CachePadded<AtomicUsize>,
+    /// The subscribers' cursors, as far as they have told (after each
+    /// receive), and how many subscribers are alive. The publisher never
+    /// waits for them: it reads the table only for [`Publisher::len`].
+    cursors: Cursors,
     /// Set when the publisher drops.
     publisher_gone: AtomicBool,
     /// Where subscribers park while they have read everything.
@@ -428,8 +432,9 @@ impl<T: Copy> Publisher<T> {
     /// ```
     pub fn send(&self, value: T) -> Result<(), SendError<T>> {
         let ring = &*self.ring;
-        // Acquire: pairs with the Release decrement in `Subscriber::drop`.
-        if ring.live.load(Ordering::Acquire) == 0 {
+        // Acquire (in `live`): pairs with the Release decrement in
+        // `Cursors::leave`, which `Subscriber::drop` calls.
+        if ring.cursors.live() == 0 {
             return Err(SendError(value));
         }
         let sequence = self.tail.get();
@@ -463,15 +468,7 @@ impl<T: Copy> Publisher<T> {
     /// assert_eq!(late.recv(), Ok(2));
     /// ```
     pub fn subscribe(&self) -> Subscriber<T> {
-        // Relaxed: a count; the new subscriber reads only what comes later.
-        self.ring.live.fetch_add(1, Ordering::Relaxed);
-        Subscriber {
-            ring: self.ring.clone(),
-            cursor: self.tail.get(),
-            tail: self.tail.get(),
-            start: self.tail.get(),
-            lag: Lag::default(),
-        }
+        Subscriber::join(self.ring.clone(), self.tail.get(), self.tail.get())
     }
 
     /// The number of slots, a power of two.
@@ -484,24 +481,36 @@ impl<T: Copy> Publisher<T> {
         self.ring.capacity()
     }
 
-    /// The number of messages the ring holds (the publisher does not track
-    /// its subscribers, so this is what the slowest one could still read).
+    /// What the slowest subscriber has not read yet and the ring still
+    /// holds (at most the capacity; 0 with no subscriber). Each subscriber
+    /// reports its cursor after each receive; the publisher never waits
+    /// for it, it only reads the reports here.
     ///
     /// ```
-    /// let (publisher, _s) = ringbus::broadcast::lossy::channel(2);
+    /// let (publisher, mut subscriber) = ringbus::broadcast::lossy::channel(2);
     /// for i in 0..5 {
     ///     publisher.send(i).unwrap();
     /// }
-    /// assert_eq!(publisher.len(), 2);
+    /// assert_eq!(publisher.len(), 2); // 3 of the 5 are overwritten
+    /// assert!(subscriber.try_recv().is_err()); // Lagged(3)
+    /// assert_eq!(subscriber.try_recv(), Ok(3));
+    /// assert_eq!(publisher.len(), 1);
+    /// assert_eq!(subscriber.try_recv(), Ok(4));
+    /// assert!(publisher.is_empty());
     /// ```
     pub fn len(&self) -> usize {
-        self.tail.get().min(self.capacity())
+        self.ring.cursors.lag(self.tail.get()).min(self.capacity())
     }
 
-    /// Whether nothing was published yet.
+    /// Whether every subscriber has read everything published (true with
+    /// no subscriber).
     ///
     /// ```
-    /// let (publisher, _s) = ringbus::broadcast::lossy::channel::<u8>(2);
+    /// let (publisher, mut subscriber) = ringbus::broadcast::lossy::channel(2);
+    /// assert!(publisher.is_empty());
+    /// publisher.send(1u8).unwrap();
+    /// assert!(!publisher.is_empty());
+    /// subscriber.recv().unwrap();
     /// assert!(publisher.is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
@@ -528,8 +537,7 @@ impl<T: Copy> Publisher<T> {
     /// assert_eq!(publisher.subscribers(), 0);
     /// ```
     pub fn subscribers(&self) -> usize {
-        // Relaxed: a snapshot of a count.
-        self.ring.live.load(Ordering::Relaxed)
+        self.ring.cursors.live()
     }
 
     /// A snapshot of the ring's counters (see [`BroadcastStats`]): `sent` is
@@ -587,6 +595,8 @@ pub struct Subscriber<T> {
     ring: Arc<Ring<T>>,
     /// The next sequence to read.
     cursor: usize,
+    /// Where `cursor` is reported to the publisher (for its `len`).
+    entry: Entry,
     /// The publisher's `tail` as last seen: a lower bound.
     tail: usize,
     /// Where the cursor started: it moved `cursor - start` messages on,
@@ -617,8 +627,11 @@ impl<T: Copy> Subscriber<T> {
     /// assert_eq!(subscriber.try_recv(), Err(TryRecvError::Disconnected));
     /// ```
     pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
-        self.ring
-            .try_recv(&mut self.cursor, &mut self.tail, &mut self.lag)
+        let result = self
+            .ring
+            .try_recv(&mut self.cursor, &mut self.tail, &mut self.lag);
+        self.report();
+        result
     }
 
     /// A copy of the oldest unread message, waiting while there is none.
@@ -671,7 +684,21 @@ impl<T: Copy> Subscriber<T> {
                 Err(TryRecvError::Lagged(n)) => Some(Err(RecvTimeoutError::Lagged(n))),
             }
         });
+        self.report();
         result.unwrap_or(Err(RecvTimeoutError::Timeout))
+    }
+
+    /// Tells the publisher where this subscriber stands (for its `len`): one
+    /// store to this subscriber's own cache line.
+    #[inline]
+    fn report(&self) {
+        // Release: pairs with the Acquire loads of the publisher's scan
+        // (`Cursors::lag`); it needs only the number, as the lossy publisher
+        // never waits for a cursor.
+        self.ring
+            .cursors
+            .entry(&self.entry)
+            .store(self.cursor, Ordering::Release);
     }
 
     /// The number of slots, a power of two.
@@ -762,8 +789,7 @@ impl<T: Copy> Subscriber<T> {
             sent: self.ring.tail.load(Ordering::Acquire) as u64,
             depth: self.len(),
             capacity: self.capacity(),
-            // Relaxed: a snapshot of a count.
-            subscribers: self.ring.live.load(Ordering::Relaxed),
+            subscribers: self.ring.cursors.live(),
             lagged_events: self.lag.events,
             missed: self.lag.missed,
         }
@@ -773,13 +799,19 @@ impl<T: Copy> Subscriber<T> {
 impl<T> Clone for Subscriber<T> {
     /// Another subscriber that starts where this one stands.
     fn clone(&self) -> Self {
-        // Relaxed: a count.
-        self.ring.live.fetch_add(1, Ordering::Relaxed);
+        Subscriber::join(self.ring.clone(), self.cursor, self.tail)
+    }
+}
+
+impl<T> Subscriber<T> {
+    /// A new subscriber at `cursor`, counted and entered in the table.
+    fn join(ring: Arc<Ring<T>>, cursor: usize, tail: usize) -> Self {
         Subscriber {
-            ring: self.ring.clone(),
-            cursor: self.cursor,
-            tail: self.tail,
-            start: self.cursor,
+            entry: ring.cursors.join(cursor),
+            ring,
+            cursor,
+            tail,
+            start: cursor,
             lag: Lag::default(),
         }
     }
@@ -787,8 +819,9 @@ impl<T> Clone for Subscriber<T> {
 
 impl<T> Drop for Subscriber<T> {
     fn drop(&mut self) {
-        // Release: pairs with the publisher's Acquire load of the count.
-        self.ring.live.fetch_sub(1, Ordering::Release);
+        // Uncounts it (Release, paired with the Acquire in `live`, which the
+        // publisher's send reads) and frees its entry.
+        self.ring.cursors.leave(&self.entry);
     }
 }
 
