@@ -267,7 +267,14 @@ impl<T> Ring<T> {
     #[track_caller]
     fn new(capacity: usize, wait: Wait, multi: bool) -> Self {
         let slots = crate::capacity::slots::<T>(capacity);
-        let published = if multi { slots } else { 0 };
+        // The multi-publisher form keeps a mark per slot too: check that
+        // array's size as well, before anything is allocated (a zero-sized
+        // `T` passes the first check at any capacity).
+        let published = if multi {
+            crate::capacity::slots::<AtomicUsize>(capacity)
+        } else {
+            0
+        };
         Ring {
             tail: CachePadded::new(AtomicUsize::new(0)),
             cursors: Cursors::new(),

@@ -403,6 +403,18 @@ fn overflowing_capacity_panics() {
     let _ = broadcast::Builder::new(usize::MAX).build::<u8>();
 }
 
+/// An acceptance check found that the multi-publisher form checked only
+/// the slots' bytes: 2^62 zero-sized slots passed, a debug build then
+/// spent for ever building them, and a release build panicked only in the
+/// allocation of the per-slot marks (2^62 words). The marks are checked
+/// first now, with the same clear message.
+#[cfg(target_pointer_width = "64")]
+#[test]
+#[should_panic(expected = "capacity overflow")]
+fn multi_publisher_capacity_counts_its_marks() {
+    let _ = broadcast::Builder::new(1 << 62).build_multi::<()>();
+}
+
 #[test]
 fn multi_publisher_every_subscriber_sees_every_message_in_publisher_order() {
     const PER: u64 = 20_000;
