@@ -178,6 +178,7 @@ impl Builder {
             gate: Cell::new(0),
             emptied: Cell::new(None),
             pace: Cell::new(Pace::default()),
+            lent: Cell::new(false),
         };
         let subscriber = Subscriber::join(ring, 0);
         (publisher, subscriber)
@@ -376,6 +377,11 @@ pub struct Publisher<T> {
     emptied: Cell<Option<usize>>,
     /// Whether to pause before polling the cursors again (see `wait::pace`).
     pace: Cell<Pace>,
+    /// Whether a [`Loan`] holds the slot at `tail`. Loans and sends take
+    /// `&self`, so two could meet on this thread (the publisher is not
+    /// `Sync`); the one that finds the slot lent panics instead of writing
+    /// into it.
+    lent: Cell<bool>,
 }
 
 impl<T> Publisher<T> {
@@ -594,6 +600,7 @@ impl<T> Publisher<T> {
     /// Writes `value` at `tail` and publishes it. Only after `has_room`.
     #[inline(always)]
     fn write(&self, value: T) {
+        self.assert_not_lent();
         let old = self.take_slot();
         let slot = self.ring.slot(self.tail.get());
         // SAFETY: the slot is empty and no subscriber reads it until `tail`
@@ -602,6 +609,25 @@ impl<T> Publisher<T> {
         self.publish();
         // Last: see `take_slot`.
         drop(old);
+    }
+
+    /// Panics if a [`Loan`] holds the slot at `tail`: writing there would
+    /// break the loan's exclusive access.
+    #[inline(always)]
+    #[track_caller]
+    fn assert_not_lent(&self) {
+        if self.lent.get() {
+            lent_twice();
+        }
+    }
+
+    /// Lends the slot at `tail` (after `has_room` and `empty_slot`).
+    fn lend(&self) -> Loan<'_, T> {
+        self.lent.set(true);
+        Loan {
+            publisher: self,
+            written: false,
+        }
     }
 
     /// Publishes the (written) slot at `tail`.
@@ -626,22 +652,28 @@ impl<T> Publisher<T> {
     /// no subscriber alive the loan is granted at once and what it publishes
     /// is never received (as with `send`, which would hand the value back).
     ///
+    /// # Panics
+    ///
+    /// If another loan of this publisher is still alive, or (from a send)
+    /// while this one is: one slot is lent at a time. Publish or drop the
+    /// loan first. (Like sending, lending takes `&self`; the publisher is
+    /// not `Sync`, so this can only happen on the publisher's own thread.)
+    ///
     /// ```
-    /// let (mut publisher, mut subscriber) = ringbus::broadcast::channel::<[u64; 4]>(8);
+    /// let (publisher, mut subscriber) = ringbus::broadcast::channel::<[u64; 4]>(8);
     /// let mut loan = publisher.loan();
     /// let frame = loan.write([0; 4]);
     /// frame[2] = 42; // fill in place
     /// loan.publish();
     /// assert_eq!(subscriber.recv().unwrap()[2], 42);
     /// ```
-    pub fn loan(&mut self) -> Loan<'_, T> {
+    #[track_caller]
+    pub fn loan(&self) -> Loan<'_, T> {
+        self.assert_not_lent();
         // Without a subscriber there is room: the gate is open.
         let _ = self.wait_for_room(None);
         self.empty_slot();
-        Loan {
-            publisher: self,
-            written: false,
-        }
+        self.lend()
     }
 
     /// Lends the next slot if there is room now.
@@ -651,8 +683,12 @@ impl<T> Publisher<T> {
     /// [`TrySendError::Full`] if the slowest subscriber is a whole ring
     /// behind, [`TrySendError::Disconnected`] if there is no subscriber.
     ///
+    /// # Panics
+    ///
+    /// As [`loan`](Self::loan): if another loan of this publisher is alive.
+    ///
     /// ```
-    /// let (mut publisher, mut subscriber) = ringbus::broadcast::channel::<u8>(1);
+    /// let (publisher, mut subscriber) = ringbus::broadcast::channel::<u8>(1);
     /// let mut loan = publisher.try_loan().unwrap();
     /// loan.write(1);
     /// drop(loan); // unpublished: nothing is sent, the 1 is dropped
@@ -660,13 +696,12 @@ impl<T> Publisher<T> {
     /// publisher.send(2).unwrap();
     /// assert_eq!(*subscriber.recv().unwrap(), 2);
     /// ```
-    pub fn try_loan(&mut self) -> Result<Loan<'_, T>, TrySendError<()>> {
+    #[track_caller]
+    pub fn try_loan(&self) -> Result<Loan<'_, T>, TrySendError<()>> {
+        self.assert_not_lent();
         self.start_send()?;
         self.empty_slot();
-        Ok(Loan {
-            publisher: self,
-            written: false,
-        })
+        Ok(self.lend())
     }
 
     /// Makes a subscriber that receives every message published after this
@@ -811,8 +846,9 @@ impl<T> Loan<'_, T> {
         let slot = self.publisher.ring.slot(self.publisher.tail.get());
         self.written = true;
         // SAFETY: the slot is empty (`clear`, and `loan` emptied it) and only
-        // this loan may touch it: subscribers stop before `tail`, and the
-        // loan borrows the publisher exclusively.
+        // this loan may touch it: subscribers stop before `tail`, and while
+        // `lent` is set the publisher neither writes the slot nor lends it
+        // again (`assert_not_lent`).
         slot.with_mut(|slot| unsafe { (*slot).write(value) })
     }
 
@@ -843,6 +879,7 @@ impl<T> Loan<'_, T> {
             return false;
         }
         self.written = false;
+        // The slot is the subscribers' now; `Drop` ends the loan.
         self.publisher.publish();
         true
     }
@@ -861,9 +898,30 @@ impl<T> Loan<'_, T> {
 
 impl<T> Drop for Loan<'_, T> {
     fn drop(&mut self) {
-        // Unpublished: drop what was written; the slot stays empty.
-        self.clear();
+        // The slot is free for the next send or loan first: the value
+        // dropped below may run code that sends on this publisher.
+        let written = mem::replace(&mut self.written, false);
+        self.publisher.lent.set(false);
+        if written {
+            let slot = self.publisher.ring.slot(self.publisher.tail.get());
+            // SAFETY: the slot holds the value this loan wrote, which no
+            // subscriber can see (`tail` has not moved past it). Moved out
+            // once, here, before a reentrant send could write the slot.
+            let value = slot.with(|slot| unsafe { (*slot).assume_init_read() });
+            drop(value);
+        }
     }
+}
+
+/// The panic of a second loan, or of a send, while a loan is alive.
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn lent_twice() -> ! {
+    panic!(
+        "ringbus: a Loan of this broadcast publisher is still alive; \
+         publish or drop it before sending or lending again"
+    )
 }
 
 impl<T> fmt::Debug for Loan<'_, T> {

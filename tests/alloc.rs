@@ -95,7 +95,7 @@ fn mpmc_send_and_receive_allocate_nothing() {
 
 #[test]
 fn broadcast_publish_and_receive_allocate_nothing() {
-    let (mut publisher, mut first) = broadcast::channel::<u64>(64);
+    let (publisher, mut first) = broadcast::channel::<u64>(64);
     let mut second = first.clone();
     let n = allocations(|| {
         for i in 0..10_000 {

@@ -279,7 +279,7 @@ fn unread_messages_dropped_once_whichever_handle_goes_last() {
 #[test]
 fn loans_publish_in_place_and_abandoned_loans_leak_nothing() {
     let drops = Arc::new(AtomicUsize::new(0));
-    let (mut publisher, mut subscriber): (Publisher<(u32, Counted)>, _) = broadcast::channel(2);
+    let (publisher, mut subscriber): (Publisher<(u32, Counted)>, _) = broadcast::channel(2);
     for round in 0..5u32 {
         // Published.
         let mut loan = publisher.loan();
@@ -303,9 +303,58 @@ fn loans_publish_in_place_and_abandoned_loans_leak_nothing() {
     assert_eq!(count(&drops), 5 * 3);
 }
 
+/// Lending takes `&self`, as sending does (design.md: "Sending takes
+/// `&self`"), so a second loan, or a send, while a loan is alive is a
+/// runtime error on the publisher's thread instead of a borrow error.
+#[test]
+fn one_loan_at_a_time() {
+    let (publisher, mut subscriber) = broadcast::channel::<u32>(4);
+    let loan = publisher.loan();
+    let second = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        drop(publisher.try_loan());
+    }));
+    assert!(second.is_err(), "a second loan while one is alive");
+    let send = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _ = publisher.try_send(1);
+    }));
+    assert!(send.is_err(), "a send into the lent slot");
+    drop(loan);
+    // The loan's end frees the slot for both.
+    publisher.send(2).unwrap();
+    let mut loan = publisher.loan();
+    loan.write(3);
+    assert!(loan.publish());
+    assert_eq!(*subscriber.recv().unwrap(), 2);
+    assert_eq!(*subscriber.recv().unwrap(), 3);
+    assert!(matches!(subscriber.try_recv(), Err(TryRecvError::Empty)));
+}
+
+/// The value of an abandoned loan may send on the same publisher from its
+/// `Drop` (the loan has ended by then): the message goes out once.
+#[test]
+fn abandoned_loan_value_may_send_from_its_drop() {
+    use std::rc::Rc;
+
+    struct Echo(Option<Rc<Publisher<Echo>>>);
+    impl Drop for Echo {
+        fn drop(&mut self) {
+            if let Some(publisher) = self.0.take() {
+                publisher.send(Echo(None)).unwrap();
+            }
+        }
+    }
+    let (publisher, mut subscriber) = broadcast::channel::<Echo>(4);
+    let publisher = Rc::new(publisher);
+    let mut loan = publisher.loan();
+    loan.write(Echo(Some(publisher.clone())));
+    drop(loan);
+    assert!(subscriber.try_recv().unwrap().0.is_none());
+    assert!(matches!(subscriber.try_recv(), Err(TryRecvError::Empty)));
+}
+
 #[test]
 fn loan_in_place_through_maybe_uninit() {
-    let (mut publisher, mut subscriber) = broadcast::channel::<[u64; 512]>(2);
+    let (publisher, mut subscriber) = broadcast::channel::<[u64; 512]>(2);
     let mut loan = publisher.loan();
     let slot = loan.as_uninit_mut();
     // SAFETY: writing every element through a raw pointer initialises it.

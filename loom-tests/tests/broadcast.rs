@@ -117,7 +117,7 @@ fn drains_before_disconnect() {
 fn every_message_dropped_once() {
     model(|| {
         let count = counter();
-        let (mut publisher, first) = broadcast::Builder::new(2)
+        let (publisher, first) = broadcast::Builder::new(2)
             .wait(Wait::Park)
             .build::<Counted>();
         let mut second = first.clone();
