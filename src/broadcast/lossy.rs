@@ -81,7 +81,7 @@ use std::ptr;
 use std::time::{Duration, Instant};
 
 use super::cursors::{Cursors, Entry};
-use crate::error::SendError;
+use crate::error::{SendError, SendTimeoutError, TrySendError};
 use crate::stats::{BroadcastStats, SubscriberStats};
 use crate::sync::{fence, Arc, AtomicBool, AtomicUsize, AtomicWord, CachePadded, Ordering};
 use crate::wait::{self, Signal, Wait};
@@ -456,6 +456,52 @@ impl<T: Copy> Publisher<T> {
             ring.not_empty.notify();
         }
         Ok(())
+    }
+
+    /// [`send`](Self::send) under the name every other sender has: a lossy
+    /// publisher is never full, so this never says `Full`.
+    ///
+    /// # Errors
+    ///
+    /// [`TrySendError::Disconnected`] holding the value if there is no
+    /// subscriber.
+    ///
+    /// ```
+    /// use ringbus::TrySendError;
+    ///
+    /// let (publisher, subscriber) = ringbus::broadcast::lossy::channel(1);
+    /// assert_eq!(publisher.try_send(1), Ok(()));
+    /// assert_eq!(publisher.try_send(2), Ok(())); // overwrites 1
+    /// drop(subscriber);
+    /// assert_eq!(publisher.try_send(3), Err(TrySendError::Disconnected(3)));
+    /// ```
+    pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
+        self.send(value)
+            .map_err(|SendError(value)| TrySendError::Disconnected(value))
+    }
+
+    /// [`send`](Self::send) under the name every other sender has: a lossy
+    /// publisher never waits, so the timeout never runs out.
+    ///
+    /// # Errors
+    ///
+    /// [`SendTimeoutError::Disconnected`] holding the value if there is no
+    /// subscriber.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use ringbus::SendTimeoutError;
+    ///
+    /// let (publisher, subscriber) = ringbus::broadcast::lossy::channel(1);
+    /// assert_eq!(publisher.send_timeout(1, Duration::ZERO), Ok(()));
+    /// drop(subscriber);
+    /// let err = publisher.send_timeout(2, Duration::ZERO);
+    /// assert_eq!(err, Err(SendTimeoutError::Disconnected(2)));
+    /// ```
+    pub fn send_timeout(&self, value: T, timeout: Duration) -> Result<(), SendTimeoutError<T>> {
+        let _ = timeout;
+        self.send(value)
+            .map_err(|SendError(value)| SendTimeoutError::Disconnected(value))
     }
 
     /// Makes a subscriber that receives what is published after this call.
