@@ -845,10 +845,9 @@ impl<T> Loan<'_, T> {
         self.clear();
         let slot = self.publisher.ring.slot(self.publisher.tail.get());
         self.written = true;
-        // SAFETY: the slot is empty (`clear`, and `loan` emptied it) and only
-        // this loan may touch it: subscribers stop before `tail`, and while
-        // `lent` is set the publisher neither writes the slot nor lends it
-        // again (`assert_not_lent`).
+        // While `lent` is set the publisher neither writes this slot nor
+        // lends it again (`assert_not_lent`), and subscribers stop before it.
+        // SAFETY: so only this loan touches the slot, emptied by `clear`.
         slot.with_mut(|slot| unsafe { (*slot).write(value) })
     }
 
