@@ -847,7 +847,8 @@ impl<T> Loan<'_, T> {
         self.written = true;
         // While `lent` is set the publisher neither writes this slot nor
         // lends it again (`assert_not_lent`), and subscribers stop before it.
-        // SAFETY: so only this loan touches the slot, emptied by `clear`.
+        // SAFETY: so only this loan touches the slot, which is empty: `loan`
+        // emptied it and `clear` dropped any earlier write.
         slot.with_mut(|slot| unsafe { (*slot).write(value) })
     }
 
