@@ -1136,9 +1136,14 @@ impl<T> Subscriber<T> {
         }
     }
 
-    /// A batch of every message known available. Only after `start_recv`.
+    /// A batch of every message available now. Only after `start_recv`.
     #[inline]
     fn batch(&mut self) -> Batch<'_, T> {
+        // Look at what was published since `tail` was cached: a batch takes
+        // everything there is, not only what this subscriber last saw. (For
+        // the multi-publisher form the scan goes on from the cached end; it
+        // stops within a lap of the cursor, as the publishers gate on it.)
+        self.tail = self.ring.readable_end(self.tail);
         let len = self.tail.wrapping_sub(self.cursor);
         Batch {
             subscriber: self,
