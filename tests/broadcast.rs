@@ -303,6 +303,37 @@ fn loans_publish_in_place_and_abandoned_loans_leak_nothing() {
     assert_eq!(count(&drops), 5 * 3);
 }
 
+/// A batch takes every message published before the call. An acceptance
+/// check found batches cut at the tail the subscriber had cached at its
+/// last receive: after one receive, a batch held 1 of 3 waiting messages.
+#[test]
+fn batch_takes_every_message_published_before_it() {
+    let (publisher, mut subscriber) = broadcast::channel::<u32>(8);
+    publisher.send(0).unwrap();
+    publisher.send(1).unwrap();
+    assert_eq!(*subscriber.recv().unwrap(), 0);
+    publisher.send(2).unwrap();
+    publisher.send(3).unwrap();
+    assert_eq!(subscriber.len(), 3);
+    let batch = subscriber.try_recv_batch().unwrap();
+    assert_eq!(batch.iter().copied().collect::<Vec<_>>(), [1, 2, 3]);
+    drop(batch);
+    publisher.send(4).unwrap();
+    assert_eq!(subscriber.recv_batch().unwrap().len(), 1);
+
+    // The multi-publisher form, the same.
+    let (publisher, mut subscriber) = broadcast::Builder::new(8).build_multi::<u32>();
+    for i in 0..2 {
+        publisher.send(i).unwrap();
+    }
+    assert_eq!(*subscriber.recv().unwrap(), 0);
+    for i in 2..5 {
+        publisher.send(i).unwrap();
+    }
+    let batch = subscriber.recv_batch().unwrap();
+    assert_eq!(batch.iter().copied().collect::<Vec<_>>(), [1, 2, 3, 4]);
+}
+
 /// Lending takes `&self`, as sending does (design.md: "Sending takes
 /// `&self`"), so a second loan, or a send, while a loan is alive is a
 /// runtime error on the publisher's thread instead of a borrow error.
