@@ -300,6 +300,118 @@ fn pattern_handles_async() {
     });
 }
 
+/// `pubsub::Publisher::send_async` under tokio: a publisher task sends
+/// 20 k messages to a subscriber with a ring of 4 slots (`Block`: the sends
+/// wait for it) and one with 64; each gets all of them, in order, and the
+/// publisher task never blocks its thread. (An acceptance check found pub/sub
+/// publishers had no async send, though every other bus handle has one.)
+#[test]
+fn tokio_pubsub_send_async_waits_for_block_subscribers() {
+    const N: u32 = 20_000;
+    for wait in [Wait::Backoff, Wait::Park] {
+        let rt = runtime();
+        let (publisher, mut slow) = pubsub::Builder::new(4).wait(wait).build::<u32>();
+        let mut fast = publisher.subscriber_with(pubsub::SubscriberOptions::new().capacity(64));
+        slow.subscribe("md.#").unwrap();
+        fast.subscribe("md.*").unwrap();
+        let readers: Vec<_> = [slow, fast]
+            .into_iter()
+            .map(|subscriber| {
+                rt.spawn(async move {
+                    let mut got = Vec::new();
+                    while let Ok(message) = subscriber.recv_async().await {
+                        got.push(*message);
+                    }
+                    got
+                })
+            })
+            .collect();
+        let reached = rt.block_on(async move {
+            let topic = publisher.topic("md.eu").unwrap();
+            let mut reached = 0;
+            for i in 0..N {
+                reached += publisher.send_async(&topic, i).await;
+            }
+            reached
+        });
+        assert_eq!(reached, 2 * N as usize);
+        for reader in readers {
+            let got = rt.block_on(reader).unwrap();
+            assert_eq!(got, (0..N).collect::<Vec<_>>(), "{wait:?}");
+        }
+    }
+}
+
+/// A pending async send is cancellation-safe in `Pending`'s sense: dropped
+/// while it waits for a full subscriber, the subscribers it reached keep
+/// the message, the others never get it, and the publisher goes on.
+/// Resumed from a `Pending`, it reaches exactly the rest; a subscriber
+/// that leaves while a send waits for it is skipped.
+#[test]
+fn pubsub_send_async_cancelled_resumed_and_skipping_a_leaver() {
+    use std::task::Poll;
+
+    let (publisher, mut full) = pubsub::Builder::new(1).wait(Wait::Park).build::<u32>();
+    let mut roomy = publisher.subscriber_with(pubsub::SubscriberOptions::new().capacity(8));
+    roomy.subscribe("#").unwrap();
+    full.subscribe("#").unwrap();
+    let topic = publisher.topic("t").unwrap();
+    assert_eq!(publisher.send(&topic, 0), 2); // `full` is full now
+    let waker = Waker::from(Arc::new(Flag::default()));
+    let mut cx = Context::from_waker(&waker);
+    {
+        // `roomy` comes after `full` in the match set, so the send stops at
+        // `full` before reaching it.
+        let mut send = pin!(publisher.send_async(&topic, 1));
+        assert!(send.as_mut().poll(&mut cx).is_pending());
+    } // dropped: gives up
+    assert_eq!(drain(&full), [0]);
+    assert_eq!(drain(&roomy), [0]);
+
+    // Resumed from a `Pending`, once there is room.
+    publisher.send(&topic, 2);
+    let pending = publisher.try_send(&topic, 3).unwrap_err();
+    let flag = Arc::new(Flag::default());
+    let waker = Waker::from(flag.clone());
+    let mut cx = Context::from_waker(&waker);
+    let mut send = pin!(pending.send_async());
+    assert!(send.as_mut().poll(&mut cx).is_pending());
+    assert_eq!(*full.recv().unwrap(), 2);
+    assert!(
+        flag.0.load(std::sync::atomic::Ordering::SeqCst),
+        "woken by the receive"
+    );
+    assert_eq!(send.as_mut().poll(&mut cx), Poll::Ready(2));
+    assert_eq!(drain(&full), [3]);
+    assert_eq!(drain(&roomy), [2, 3]);
+
+    // A subscriber that leaves while the send waits for it is skipped.
+    publisher.send(&topic, 4);
+    let leaver = thread::spawn(move || {
+        thread::sleep(Duration::from_millis(20));
+        drop(full);
+    });
+    let reached = futures::executor::block_on(publisher.send_async(&topic, 5));
+    leaver.join().unwrap();
+    assert_eq!(reached, 1);
+    assert_eq!(drain(&roomy), [4, 5]);
+}
+
+/// A waker that records that it was woken.
+#[derive(Default)]
+struct Flag(std::sync::atomic::AtomicBool);
+
+impl Wake for Flag {
+    fn wake(self: Arc<Self>) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Everything waiting in a subscriber's ring.
+fn drain(subscriber: &pubsub::Subscriber<u32>) -> Vec<u32> {
+    subscriber.try_iter().map(|m| *m).collect()
+}
+
 #[cfg(feature = "async")]
 mod streams {
     use futures::{SinkExt, StreamExt};
@@ -361,8 +473,10 @@ fn is_send<T: Send>(_: &T) {}
 /// executor's threads (spsc takes `&mut self` for this).
 #[test]
 fn futures_are_send() {
-    let (_p, s) = pubsub::channel::<u8>(4);
+    let (p, s) = pubsub::channel::<u8>(4);
     is_send(&s.recv_async());
+    let topic = p.topic("t").unwrap();
+    is_send(&p.send_async(&topic, 1));
     let (_r, rep) = reqrep::channel::<u8, u8>(4);
     is_send(&rep.recv_async());
     let (pu, pl) = pipeline::channel::<u8>(4);

@@ -2,8 +2,8 @@
 //! modelled in `mpmc.rs`): the generation check that makes a subscription
 //! that happens before a send visible to it, the receive-side check that
 //! keeps in-flight messages out after an unsubscription, draining before
-//! disconnection, and a subscriber's drop releasing a blocked publisher
-//! and dropping its unread messages.
+//! disconnection, a subscriber's drop releasing a blocked publisher and
+//! dropping its unread messages, and the async send's wake-up.
 #![cfg(ringbus_loom)]
 
 use loom::sync::atomic::{AtomicBool, Ordering};
@@ -133,6 +133,28 @@ fn leaving_subscriber_drops_unread_messages() {
         assert_eq!(reached, 0, "a send counted a subscriber that had left");
         assert_eq!(drops(&dropped), 2, "a message outlived its subscriber");
         drop((topic, publisher));
+    });
+}
+
+/// An async send stopped at a full `Block` subscriber registers its waker
+/// on that subscriber's `not_full` signal and looks again; the receive that
+/// makes room wakes it. Two sends through a ring of one slot, so the second
+/// always waits: no lost wake-up, both messages arrive once, in order.
+#[test]
+fn async_send_woken_by_receive() {
+    model(|| {
+        let (publisher, mut subscriber) = pubsub::Builder::new(1).wait(Wait::Park).build::<u8>();
+        subscriber.subscribe("#").unwrap();
+        let feed = thread::spawn(move || {
+            let topic = publisher.topic("t").unwrap();
+            loom::future::block_on(async {
+                assert_eq!(publisher.send_async(&topic, 1).await, 1);
+                assert_eq!(publisher.send_async(&topic, 2).await, 1);
+            });
+        });
+        assert_eq!(*subscriber.recv().unwrap(), 1);
+        assert_eq!(*subscriber.recv().unwrap(), 2);
+        feed.join().unwrap();
     });
 }
 

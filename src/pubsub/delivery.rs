@@ -311,7 +311,7 @@ impl<T> Pending<T> {
 }
 
 impl<T: Clone> Pending<T> {
-    fn resume(self, mode: Mode) -> Result<usize, Pending<T>> {
+    pub(super) fn resume(self, mode: Mode) -> Result<usize, Pending<T>> {
         let Pending {
             publisher,
             message,
