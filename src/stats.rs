@@ -118,8 +118,8 @@ pub struct BroadcastStats {
     /// Sends (and loans) that waited for the slowest subscriber; always 0 for
     /// a lossy publisher, which never waits.
     pub full_waits: u64,
-    /// Broadcast: what the slowest subscriber has not read. Lossy: what the
-    /// ring holds (at most the capacity).
+    /// What the slowest subscriber has not read (the publisher's `len`; for
+    /// a lossy publisher, at most the capacity: older messages are gone).
     pub depth: usize,
     /// The number of slots.
     pub capacity: usize,
