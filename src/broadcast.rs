@@ -621,13 +621,21 @@ impl<T> Publisher<T> {
         }
     }
 
-    /// Lends the slot at `tail` (after `has_room` and `empty_slot`).
-    fn lend(&self) -> Loan<'_, T> {
+    /// Lends the slot at `tail`, dropping the old message in it. Only after
+    /// `has_room` said yes.
+    ///
+    /// The loan exists before the old message drops: that `Drop` may run
+    /// user code that sends on this publisher, which must find the slot
+    /// lent (and panic) rather than take it and move `tail` under the loan.
+    /// If the `Drop` panics, the loan drops while unwinding and ends.
+    fn lend_emptied(&self) -> Loan<'_, T> {
         self.lent.set(true);
-        Loan {
+        let loan = Loan {
             publisher: self,
             written: false,
-        }
+        };
+        self.empty_slot();
+        loan
     }
 
     /// Publishes the (written) slot at `tail`.
@@ -672,8 +680,7 @@ impl<T> Publisher<T> {
         self.assert_not_lent();
         // Without a subscriber there is room: the gate is open.
         let _ = self.wait_for_room(None);
-        self.empty_slot();
-        self.lend()
+        self.lend_emptied()
     }
 
     /// Lends the next slot if there is room now.
@@ -700,8 +707,7 @@ impl<T> Publisher<T> {
     pub fn try_loan(&self) -> Result<Loan<'_, T>, TrySendError<()>> {
         self.assert_not_lent();
         self.start_send()?;
-        self.empty_slot();
-        Ok(self.lend())
+        Ok(self.lend_emptied())
     }
 
     /// Makes a subscriber that receives every message published after this

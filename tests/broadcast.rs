@@ -383,6 +383,51 @@ fn abandoned_loan_value_may_send_from_its_drop() {
     assert!(matches!(subscriber.try_recv(), Err(TryRecvError::Empty)));
 }
 
+/// A loan drops the old message of the slot it lends. If that message's
+/// `Drop` sends on the same publisher, the send must not take the slot and
+/// move `tail` under the loan (the loan would then write a slot it never
+/// checked for room): it finds the slot lent and panics, the loan ends while
+/// unwinding, and the publisher is whole afterwards. (The first version of
+/// `loan(&self)` let the send through.)
+#[test]
+fn a_send_from_the_drop_a_loan_causes_finds_the_slot_lent() {
+    use std::cell::Cell;
+    use std::rc::Rc;
+
+    struct Echo(Option<Rc<Publisher<Echo>>>, Rc<Cell<usize>>);
+    impl Drop for Echo {
+        fn drop(&mut self) {
+            self.1.set(self.1.get() + 1);
+            if let Some(publisher) = self.0.take() {
+                let _ = publisher.send(Echo(None, self.1.clone()));
+            }
+        }
+    }
+    let drops = Rc::new(Cell::new(0));
+    let (publisher, mut subscriber) = broadcast::channel::<Echo>(1);
+    let publisher = Rc::new(publisher);
+    publisher
+        .send(Echo(Some(publisher.clone()), drops.clone()))
+        .unwrap();
+    drop(subscriber.recv().unwrap()); // read: its slot may be reused
+    let lent = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        drop(publisher.loan()); // drops the old message: it sends
+    }));
+    assert!(lent.is_err(), "the echo's send took the lent slot");
+    // The old message and the echo it tried to send: each dropped once.
+    assert_eq!(drops.get(), 2);
+    assert!(matches!(subscriber.try_recv(), Err(TryRecvError::Empty)));
+    // Whole again: the loan ended while unwinding.
+    let mut loan = publisher.loan();
+    loan.write(Echo(None, drops.clone()));
+    assert!(loan.publish());
+    assert!(subscriber.recv().unwrap().0.is_none());
+    publisher.send(Echo(None, drops.clone())).unwrap();
+    assert!(subscriber.recv().unwrap().0.is_none());
+    drop((publisher, subscriber));
+    assert_eq!(drops.get(), 4);
+}
+
 #[test]
 fn loan_in_place_through_maybe_uninit() {
     let (publisher, mut subscriber) = broadcast::channel::<[u64; 512]>(2);
