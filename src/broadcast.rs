@@ -666,6 +666,8 @@ impl<T> Publisher<T> {
     /// while this one is: one slot is lent at a time. Publish or drop the
     /// loan first. (Like sending, lending takes `&self`; the publisher is
     /// not `Sync`, so this can only happen on the publisher's own thread.)
+    /// A loan leaked with `mem::forget` stays alive for good, as a leaked
+    /// `RefCell` borrow does: every later send or loan panics.
     ///
     /// ```
     /// let (publisher, mut subscriber) = ringbus::broadcast::channel::<[u64; 4]>(8);
