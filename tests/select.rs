@@ -229,3 +229,51 @@ fn parked_select_uses_no_cpu() {
         "used {used:?} of CPU in 300 ms"
     );
 }
+
+/// A lossy subscriber can be selected on with the other receivers (an
+/// acceptance check found it could not): ready when a message, a lag or
+/// the publisher's departure waits.
+#[test]
+fn lossy_subscriber_in_a_select() {
+    use ringbus::broadcast::lossy;
+
+    let (publisher, mut ticks) = lossy::Builder::new(2).wait(Wait::Park).build::<u32>();
+    let (tx, jobs) = mpmc::Builder::new(4).wait(Wait::Park).build::<u8>();
+    let feed = thread::spawn(move || {
+        thread::sleep(Duration::from_millis(20));
+        for i in 0..5 {
+            publisher.send(i).unwrap(); // laps the ring of 2
+        }
+        publisher
+    });
+    let ready = {
+        let mut sel = Select::new();
+        let t = sel.recv(&ticks);
+        sel.recv(&jobs);
+        assert_eq!(sel.ready(), t);
+        t
+    };
+    assert_eq!(ready, 0);
+    let publisher = feed.join().unwrap();
+    // Whatever the select saw first, the lag is reported once, exactly.
+    let mut seen = Vec::new();
+    let mut missed = 0;
+    loop {
+        match ticks.try_recv() {
+            Ok(value) => seen.push(value),
+            Err(lossy::TryRecvError::Lagged(n)) => missed += n,
+            Err(_) => break,
+        }
+    }
+    assert_eq!(seen, [3, 4]);
+    assert_eq!(missed, 3);
+    drop(publisher);
+    let mut sel = Select::new();
+    let t = sel.recv(&ticks);
+    assert_eq!(
+        sel.ready_timeout(Duration::from_secs(5)),
+        Ok(t),
+        "the publisher left"
+    );
+    drop(tx);
+}

@@ -81,6 +81,8 @@ use std::ptr;
 use std::time::{Duration, Instant};
 
 use super::cursors::{Cursors, Entry};
+
+mod task;
 use crate::error::{SendError, SendTimeoutError, TrySendError};
 use crate::stats::{BroadcastStats, SubscriberStats};
 use crate::sync::{fence, Arc, AtomicBool, AtomicUsize, AtomicWord, CachePadded, Ordering};
