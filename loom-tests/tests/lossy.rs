@@ -1,5 +1,6 @@
 //! loom models of the lossy broadcast ring: a lagging reader never returns a
-//! torn value, and `Lagged(n)` accounts for exactly the messages it missed.
+//! torn value, `Lagged(n)` accounts for exactly the messages it missed, and
+//! an async receive is woken by the send it waits for.
 #![cfg(ringbus_loom)]
 
 use loom::thread;
@@ -48,5 +49,31 @@ fn lagging_reader_never_torn_and_lag_exact() {
         let (received, missed) = reader.join().unwrap();
         assert_eq!(received + missed, 3);
         assert!(received >= 1, "the last message is never overwritten");
+    });
+}
+
+/// An async receive on a `Park` ring: the future registers its waker on
+/// `not_empty` and looks again; the publisher's sends wake it (the
+/// publisher outlives both receives, so its drop cannot stand in for a
+/// missed wake-up), and then its drop does. No lost wake-up: both
+/// messages, then `Disconnected`.
+#[test]
+fn async_recv_woken_by_send() {
+    model(|| {
+        let (publisher, mut subscriber) = lossy::Builder::new(2).wait(Wait::Park).build::<u8>();
+        let feed = thread::spawn(move || {
+            publisher.send(1).unwrap();
+            publisher.send(2).unwrap();
+            publisher
+        });
+        loom::future::block_on(async {
+            assert_eq!(subscriber.recv_async().await, Ok(1));
+            assert_eq!(subscriber.recv_async().await, Ok(2));
+        });
+        let publisher = feed.join().unwrap();
+        let feed = thread::spawn(move || drop(publisher));
+        let last = loom::future::block_on(subscriber.recv_async());
+        assert_eq!(last, Err(RecvError::Disconnected));
+        feed.join().unwrap();
     });
 }
