@@ -892,14 +892,19 @@ impl<T> Loan<'_, T> {
         true
     }
 
-    /// Drops a value written through this loan, if any.
+    /// Drops a value written through this loan, if any. The value is moved
+    /// out of the slot before its `Drop` runs: that code may send on this
+    /// publisher (from `Loan::drop`, once the loan has ended) and must find
+    /// the slot empty, not half-dropped.
     fn clear(&mut self) {
         if self.written {
             self.written = false;
             let slot = self.publisher.ring.slot(self.publisher.tail.get());
-            // SAFETY: the slot holds the value this loan wrote, which nobody
-            // else can see; it is dropped once, here.
-            slot.with_mut(|slot| unsafe { (*slot).assume_init_drop() });
+            // SAFETY: the slot holds the value this loan wrote, which no
+            // subscriber can see (`tail` has not moved past it); moved out
+            // once, here.
+            let value = slot.with(|slot| unsafe { (*slot).assume_init_read() });
+            drop(value);
         }
     }
 }
@@ -907,17 +912,9 @@ impl<T> Loan<'_, T> {
 impl<T> Drop for Loan<'_, T> {
     fn drop(&mut self) {
         // The slot is free for the next send or loan first: the value
-        // dropped below may run code that sends on this publisher.
-        let written = mem::replace(&mut self.written, false);
+        // dropped by `clear` may run code that sends on this publisher.
         self.publisher.lent.set(false);
-        if written {
-            let slot = self.publisher.ring.slot(self.publisher.tail.get());
-            // SAFETY: the slot holds the value this loan wrote, which no
-            // subscriber can see (`tail` has not moved past it). Moved out
-            // once, here, before a reentrant send could write the slot.
-            let value = slot.with(|slot| unsafe { (*slot).assume_init_read() });
-            drop(value);
-        }
+        self.clear();
     }
 }
 

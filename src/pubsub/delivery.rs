@@ -120,10 +120,15 @@ impl<T> Inbox<T> {
     /// lets go.
     #[cold]
     fn abandoned(&self) -> Offered<T> {
+        self.drop_unread();
+        Offered::Dropped
+    }
+
+    /// Drops every message waiting in the ring (the subscriber is gone).
+    pub(super) fn drop_unread(&self) {
         while let Ok(message) = self.rx.try_recv() {
             drop(message);
         }
-        Offered::Dropped
     }
 
     /// Waits for room in a `Block` ring (or for the subscriber to leave).

@@ -458,9 +458,7 @@ impl<T> Drop for Subscriber<T> {
         // after its delivery (`Inbox::delivered`), sees `false` (its claim
         // acquired our release of the slot), and drops the ring's contents
         // itself without counting the subscriber as reached.
-        while let Ok(message) = self.inbox.rx.try_recv() {
-            drop(message);
-        }
+        self.inbox.drop_unread();
     }
 }
 
