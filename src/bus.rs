@@ -268,6 +268,15 @@ impl fmt::Display for BusError {
                 name,
                 expected,
                 found,
+            } if found == expected => write!(
+                f,
+                "endpoint {name:?} carries {found}, not {expected}: two distinct types \
+                 of that name (another version of its crate?)"
+            ),
+            BusError::TypeMismatch {
+                name,
+                expected,
+                found,
             } => write!(f, "endpoint {name:?} carries {found}, not {expected}"),
             BusError::PatternMismatch {
                 name,

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use ringbus::bus::{BusError, Pattern};
 use ringbus::pubsub::SubscriberOptions;
-use ringbus::{Bus, RecvTimeoutError, TryRecvError};
+use ringbus::{pipeline, Bus, RecvTimeoutError, TryRecvError};
 
 #[test]
 fn pipeline_connects_in_either_order() {
@@ -140,6 +140,27 @@ fn type_mismatch_names_both_types() {
             ..
         }
     ));
+}
+
+/// Two closures in one function are distinct types with one `type_name`:
+/// the error must still tell them apart instead of reading "carries X, not X".
+#[test]
+fn type_mismatch_between_types_of_one_name_says_so() {
+    fn pusher_of<T: Send + 'static>(bus: &Bus, _: &T) -> Result<pipeline::Pusher<T>, BusError> {
+        bus.pusher::<T>("jobs")
+    }
+    let bus = Bus::new();
+    let (first, second) = (|| 1, || 2);
+    let _keep = pusher_of(&bus, &first).unwrap();
+    let err = pusher_of(&bus, &second).unwrap_err();
+    let BusError::TypeMismatch {
+        expected, found, ..
+    } = &err
+    else {
+        panic!("expected TypeMismatch, got {err:?}");
+    };
+    assert_eq!(expected, found, "closures of one function share a name");
+    assert!(err.to_string().contains("two distinct types"), "{err}");
 }
 
 #[test]
