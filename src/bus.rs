@@ -199,6 +199,9 @@ pub enum BusError {
         reason: &'static str,
     },
     /// The endpoint exists with the same pattern but another message type.
+    /// The types are named by `std::any::type_name`; two distinct types of
+    /// one name (two closures of one function, two versions of one crate)
+    /// get that name with `" (distinct type #k of this name)"` after it.
     TypeMismatch {
         /// The endpoint.
         name: String,
@@ -264,15 +267,6 @@ impl fmt::Display for BusError {
             BusError::InvalidName { name, reason } => {
                 write!(f, "invalid endpoint name {name:?}: {reason}")
             }
-            BusError::TypeMismatch {
-                name,
-                expected,
-                found,
-            } if found == expected => write!(
-                f,
-                "endpoint {name:?} carries {found}, not {expected}: two distinct types \
-                 of that name (another version of its crate?)"
-            ),
             BusError::TypeMismatch {
                 name,
                 expected,
@@ -663,10 +657,20 @@ impl Bus {
                 });
             }
             if entry.type_id != TypeId::of::<E>() {
+                // Two types of one name (two closures of one function, two
+                // versions of one crate) get names that tell them apart.
+                let (found, expected) = if entry.message == message {
+                    (
+                        distinct(entry.message, entry.type_id),
+                        distinct(message, TypeId::of::<E>()),
+                    )
+                } else {
+                    (entry.message, message)
+                };
                 return Err(BusError::TypeMismatch {
                     name: name.to_string(),
-                    expected: message,
-                    found: entry.message,
+                    expected,
+                    found,
                 });
             }
             // `prune` left only live entries, and we hold the lock.
@@ -714,6 +718,26 @@ impl fmt::Debug for Bus {
             .field("endpoints", &self.endpoints())
             .finish()
     }
+}
+
+/// `message`, the `type_name` of the type `id`, made distinct from other
+/// types of the same name for a [`BusError::TypeMismatch`] between two of
+/// them: `"m (distinct type #k of this name)"`, numbered in the order such
+/// errors first meet the types. Each type's label is made once and kept for
+/// the life of the program, so the error keeps its `&'static str` fields
+/// and the memory is bounded by the types that ever clash (a cold path: an
+/// error, not a message).
+fn distinct(message: &'static str, id: TypeId) -> &'static str {
+    static LABELS: Mutex<Vec<(TypeId, &'static str, &'static str)>> = Mutex::new(Vec::new());
+    let mut labels = LABELS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(&(_, _, label)) = labels.iter().find(|(known, _, _)| *known == id) {
+        return label;
+    }
+    let k = 1 + labels.iter().filter(|(_, m, _)| *m == message).count();
+    let label: &'static str =
+        Box::leak(format!("{message} (distinct type #{k} of this name)").into_boxed_str());
+    labels.push((id, message, label));
+    label
 }
 
 /// Forgets endpoints whose handles are all gone.
