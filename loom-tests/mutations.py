@@ -46,7 +46,7 @@ muts = [
  ("lossy: tail store Release->Relaxed", "src/broadcast/lossy.rs", "        ring.tail.store(tail, Ordering::Release);\n        self.tail.set(tail);", "        ring.tail.store(tail, Ordering::Relaxed);\n        self.tail.set(tail);", "lossy", None),
  ("lossy: no second stamp check", "src/broadcast/lossy.rs", "            if after == before {", "            if true {", "lossy", None),
  ("lossy: a lapped reader resumes one message too early", "src/broadcast/lossy.rs", "        Err(Some(w.wrapping_add(1).wrapping_sub(ring.capacity())))", "        Err(Some(w.wrapping_sub(ring.capacity())))", "lossy", None),
- ("broadcast: publisher does not drop the old message before reuse", "src/broadcast.rs", "            slot.with_mut(|slot| unsafe { (*slot).assume_init_drop() });\n            self.emptied.set(Some(tail));", "            slot.with_mut(|_slot| ());\n            self.emptied.set(Some(tail));", "broadcast", None),
+ ("broadcast: publisher does not drop the old message before reuse", "src/broadcast.rs", "        let old = slot.with(|slot| unsafe { (*slot).assume_init_read() });\n        self.emptied.set(Some(tail));\n        Some(old)", "        let _ = slot;\n        self.emptied.set(Some(tail));\n        None", "broadcast", None),
  ("multi: mark store Release->Relaxed", "src/broadcast/multi.rs", "ring.published[sequence & ring.mask].store(sequence.wrapping_add(1), Ordering::Release);", "ring.published[sequence & ring.mask].store(sequence.wrapping_add(1), Ordering::Relaxed);", "broadcast", None),
  ("multi: mark load Acquire->Relaxed", "src/broadcast/multi.rs", "&& ring.published[end & ring.mask].load(Ordering::Acquire) == end.wrapping_add(1)", "&& ring.published[end & ring.mask].load(Ordering::Relaxed) == end.wrapping_add(1)", "broadcast", None),
  ("multi: subscribers read up to the claimed tail, not the marks", "src/broadcast.rs", "            multi::readable_end(self, cursor)", "            self.tail.load(Ordering::Acquire)", "broadcast", None),
@@ -67,6 +67,8 @@ muts = [
  ('waiters: notifier removes the wakers without waking them', 'src/wait.rs', '                waker.wake();\n', '                drop(waker);\n', "waiters", None),
  ('waiters: a registered waker does not count as a sleeper', 'src/wait.rs', "                *key = Some(id);\n                // W_s. Relaxed: ordered by the caller's F2; changed only\n                // under the lock while a waker is listed.\n                self.sleepers.fetch_add(1, Ordering::Relaxed);", '                *key = Some(id);', "waiters", None),
  ('waiters: notifier wakes the wakers but leaves them registered', 'src/wait.rs', '            self.sleepers\n                .fetch_sub(wakers.list.len(), Ordering::Relaxed);\n            for (_, waker) in wakers.list.drain(..) {\n                waker.wake();\n            }', '            for (_, waker) in wakers.list.iter() {\n                waker.wake_by_ref();\n            }', "waiters", None),
+ ("broadcast: advance does not notify not_full (async send)", "src/broadcast.rs", "        if self.ring.wait.may_sleep() {\n            self.ring.not_full.notify();\n        }\n    }", "    }", "broadcast", None),
+ ("broadcast async send: registration without its fence", "src/wait.rs", "        self.register_unfenced(key, waker);\n        // F2: pairs with F1 in `notify` (`sync::heavy_fence`).\n        heavy_fence();", "        self.register_unfenced(key, waker);", "broadcast", None),
 ]
 sel = sys.argv[1:] 
 pre = os.environ.get("P","2")

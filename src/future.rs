@@ -26,10 +26,16 @@
 //! ```
 //!
 //! Which handles: [`RecvStream`] over `spsc::Receiver`, `mpmc::Receiver`,
-//! `pipeline::Puller`, `pubsub::Subscriber`, `reqrep::Replier`, and
+//! `pipeline::Puller`, `pubsub::Subscriber`, `reqrep::Replier`,
 //! `broadcast::Subscriber<T>` for `T: Clone` (a stream cannot lend a
-//! `Sample`, so it clones each message out); [`SendSink`] over
-//! `spsc::Sender`, `mpmc::Sender`, `pipeline::Pusher`.
+//! `Sample`, so it clones each message out) and `broadcast::lossy::
+//! Subscriber` (it yields `Result<T, lossy::RecvError>`: a lag is an item,
+//! `Err(Lagged(n))`, and the stream ends when the publisher is gone);
+//! [`SendSink`] over `spsc::Sender`, `mpmc::Sender`, `pipeline::Pusher`,
+//! `broadcast::Publisher`, `broadcast::MultiPublisher` and
+//! `broadcast::lossy::Publisher` (always ready:
+//! it never waits). A pub/sub publisher sends to a topic, with a delivery
+//! that may wait on several subscribers in turn: use its `send_async`.
 //!
 //! A `SendSink` holds at most one item that `start_send` accepted but the
 //! ring had no room for yet; `poll_ready`, `poll_flush` and `poll_close`

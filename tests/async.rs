@@ -453,6 +453,120 @@ fn tokio_lossy_recv_async() {
     });
 }
 
+/// `broadcast::Publisher::send_async` under tokio: a publisher task waits
+/// for two subscriber tasks through a ring of 4; both see every message in
+/// order. With `Backoff` and `Park`.
+#[test]
+fn tokio_broadcast_send_async_waits_for_the_slowest() {
+    for wait in [Wait::Backoff, Wait::Park] {
+        let rt = runtime();
+        let (mut publisher, first) = broadcast::Builder::new(4).wait(wait).build::<u64>();
+        let second = first.clone();
+        rt.block_on(async move {
+            let readers: Vec<_> = [first, second]
+                .into_iter()
+                .map(|mut sub| {
+                    tokio::spawn(async move {
+                        let mut next = 0u64;
+                        while let Ok(sample) = sub.recv_async().await {
+                            assert_eq!(*sample, next);
+                            next += 1;
+                        }
+                        next
+                    })
+                })
+                .collect();
+            let writer = tokio::spawn(async move {
+                for i in 0..20_000u64 {
+                    publisher.send_async(i).await.unwrap();
+                }
+            });
+            writer.await.unwrap();
+            for r in readers {
+                assert_eq!(r.await.unwrap(), 20_000, "{wait:?}");
+            }
+        });
+    }
+}
+
+/// Two multi-publisher tasks `send_async` through a ring of 2 to a
+/// subscriber thread: every message arrives once, each publisher's in order.
+#[test]
+fn tokio_multi_publisher_send_async() {
+    for wait in [Wait::Backoff, Wait::Park] {
+        let rt = runtime();
+        let (first, mut subscriber) = broadcast::Builder::new(2).wait(wait).build_multi::<u64>();
+        let reader = thread::spawn(move || {
+            let mut next = [0u64; 2];
+            while let Ok(sample) = subscriber.recv() {
+                let (publisher, i) = ((*sample >> 32) as usize, *sample & 0xffff_ffff);
+                assert_eq!(i, next[publisher], "publisher {publisher}'s order");
+                next[publisher] += 1;
+            }
+            next
+        });
+        rt.block_on(async move {
+            let writers: Vec<_> = [first.clone(), first]
+                .into_iter()
+                .enumerate()
+                .map(|(k, mut publisher)| {
+                    tokio::spawn(async move {
+                        for i in 0..10_000u64 {
+                            publisher.send_async(((k as u64) << 32) | i).await.unwrap();
+                        }
+                    })
+                })
+                .collect();
+            for w in writers {
+                w.await.unwrap();
+            }
+        });
+        assert_eq!(reader.join().unwrap(), [10_000, 10_000], "{wait:?}");
+    }
+}
+
+/// A pending broadcast `send_async` dropped while the ring is full drops its
+/// value unpublished and leaves the publisher usable; with no subscriber
+/// left the send hands the value back.
+#[test]
+fn broadcast_send_async_cancelled_then_disconnected() {
+    let waker = Waker::from(Arc::new(Noop));
+    let mut cx = Context::from_waker(&waker);
+    let (mut publisher, mut subscriber) = broadcast::Builder::new(1).wait(Wait::Park).build();
+    publisher.send(String::from("first")).unwrap();
+    {
+        let mut future = pin!(publisher.send_async(String::from("dropped")));
+        assert!(
+            future.as_mut().poll(&mut cx).is_pending(),
+            "the ring is full"
+        );
+    }
+    assert_eq!(subscriber.try_recv().unwrap().as_str(), "first");
+    assert_eq!(
+        subscriber.try_recv().err(),
+        Some(ringbus::TryRecvError::Empty)
+    );
+    futures::executor::block_on(publisher.send_async(String::from("second"))).unwrap();
+    assert_eq!(subscriber.try_recv().unwrap().as_str(), "second");
+
+    // A subscriber leaving wakes a send that waits for it.
+    let flag = Arc::new(Flag::default());
+    let waker = Waker::from(flag.clone());
+    let mut cx = Context::from_waker(&waker);
+    publisher.send(String::from("third")).unwrap();
+    let mut future = pin!(publisher.send_async(String::from("fourth")));
+    assert!(
+        future.as_mut().poll(&mut cx).is_pending(),
+        "the ring is full"
+    );
+    drop(subscriber);
+    assert!(flag.0.load(std::sync::atomic::Ordering::SeqCst), "woken");
+    assert_eq!(
+        future.as_mut().poll(&mut cx),
+        std::task::Poll::Ready(Err(SendError(String::from("fourth"))))
+    );
+}
+
 /// A waker that records that it was woken.
 #[derive(Default)]
 struct Flag(std::sync::atomic::AtomicBool);
@@ -519,6 +633,109 @@ mod streams {
             publisher.send("x".to_owned()).unwrap();
             drop(publisher);
             assert_eq!(RecvStream::new(sub).collect::<Vec<_>>().await, ["x"]);
+
+            let (publisher, sub) = broadcast::channel::<String>(4);
+            let mut sink = SendSink::new(publisher);
+            sink.send("y".to_owned()).await.unwrap();
+            drop(sink);
+            assert_eq!(RecvStream::new(sub).collect::<Vec<_>>().await, ["y"]);
+        });
+    }
+
+    /// A broadcast publisher's sink waits for the slowest of two subscriber
+    /// streams through a ring of 2, under tokio; both get everything.
+    #[test]
+    fn broadcast_sink_to_two_streams_under_tokio() {
+        let rt = super::runtime();
+        let (publisher, first) = broadcast::Builder::new(2).wait(Wait::Park).build::<u64>();
+        let second = first.clone();
+        rt.block_on(async move {
+            let readers: Vec<_> = [first, second]
+                .into_iter()
+                .map(|sub| tokio::spawn(RecvStream::new(sub).collect::<Vec<_>>()))
+                .collect();
+            let mut sink = SendSink::new(publisher);
+            let mut items = futures::stream::iter((0..10_000u64).map(Ok));
+            sink.send_all(&mut items).await.unwrap();
+            drop(sink);
+            for r in readers {
+                assert_eq!(r.await.unwrap(), (0..10_000).collect::<Vec<_>>());
+            }
+        });
+    }
+
+    /// A lossy subscriber streams: a lag is an item, `Err(Lagged(n))`, and
+    /// the stream ends when the publisher is gone; a lossy publisher sinks.
+    #[test]
+    fn lossy_stream_reports_lags_and_lossy_sink_publishes() {
+        use ringbus::broadcast::lossy;
+
+        let (publisher, subscriber) = lossy::channel::<u32>(4);
+        for i in 0..10 {
+            publisher.send(i).unwrap();
+        }
+        drop(publisher);
+        let got = futures::executor::block_on(RecvStream::new(subscriber).collect::<Vec<_>>());
+        assert_eq!(
+            got,
+            [Err(lossy::RecvError::Lagged(6)), Ok(6), Ok(7), Ok(8), Ok(9)]
+        );
+
+        let (publisher, subscriber) = lossy::Builder::new(64).wait(Wait::Park).build::<u64>();
+        let rt = super::runtime();
+        rt.block_on(async move {
+            let reader = tokio::spawn(RecvStream::new(subscriber).collect::<Vec<_>>());
+            let mut sink = SendSink::new(publisher);
+            // 32 at a time, each batch after the reader took the last:
+            // nothing is overwritten.
+            for i in 0..1_000u64 {
+                sink.send(i).await.unwrap();
+                if i % 32 == 31 {
+                    while !sink.get_ref().is_empty() {
+                        tokio::task::yield_now().await;
+                    }
+                }
+            }
+            drop(sink);
+            let got = reader.await.unwrap();
+            assert_eq!(got, (0..1_000).map(Ok).collect::<Vec<_>>());
+        });
+
+        let (publisher, subscriber) = lossy::channel::<u8>(4);
+        drop(subscriber);
+        let mut sink = SendSink::new(publisher);
+        assert_eq!(
+            futures::executor::block_on(sink.send(1)),
+            Err(ringbus::SendError(1)),
+            "no subscriber: the value comes back"
+        );
+    }
+
+    /// The new wrappers can move between an executor's threads.
+    #[test]
+    fn broadcast_wrappers_are_send() {
+        let (publisher, subscriber) = broadcast::lossy::channel::<u8>(4);
+        super::is_send(&RecvStream::new(subscriber));
+        super::is_send(&SendSink::new(publisher));
+        let (publisher, _subscriber) = broadcast::channel::<u8>(4);
+        super::is_send(&SendSink::new(publisher));
+        let (publisher, _subscriber) = broadcast::Builder::new(4).build_multi::<u8>();
+        super::is_send(&SendSink::new(publisher));
+    }
+
+    /// A multi-publisher's sink feeds a subscriber's stream.
+    #[test]
+    fn multi_publisher_sinks() {
+        let (publisher, subscriber) = broadcast::Builder::new(2).build_multi::<u32>();
+        futures::executor::block_on(async move {
+            let mut sink = SendSink::new(publisher.clone());
+            let mut stream = RecvStream::new(subscriber);
+            for i in 0..100 {
+                sink.send(i).await.unwrap();
+                assert_eq!(stream.next().await, Some(i));
+            }
+            drop((sink, publisher));
+            assert_eq!(stream.next().await, None);
         });
     }
 }
@@ -538,8 +755,11 @@ fn futures_are_send() {
     let (pu, pl) = pipeline::channel::<u8>(4);
     is_send(&pl.recv_async());
     is_send(&pu.send_async(1));
-    let (_p, mut b) = broadcast::channel::<u8>(4);
+    let (mut bp, mut b) = broadcast::channel::<u8>(4);
     is_send(&b.recv_async());
+    is_send(&bp.send_async(1));
+    let (mut mp, _ms) = broadcast::Builder::new(4).build_multi::<u8>();
+    is_send(&mp.send_async(1));
     let (mtx, mrx) = mpmc::channel::<u8>(4);
     is_send(&mrx.recv_async());
     is_send(&mtx.send_async(1));

@@ -181,3 +181,24 @@ fn multi_publisher_claims_and_marks() {
         second.join().unwrap();
     });
 }
+
+/// An async send through a ring of one slot waits for the subscriber and is
+/// woken by its receive: no lost wake-up between the subscriber's cursor
+/// store and the publisher's waker registration. The subscriber reads both
+/// messages while the publisher lives, so no disconnection can wake it.
+#[test]
+fn async_send_woken_by_receive() {
+    model(|| {
+        let (mut publisher, mut subscriber) = broadcast::Builder::new(1).wait(Wait::Park).build();
+        let feed = thread::spawn(move || {
+            loom::future::block_on(async {
+                publisher.send_async(1).await.unwrap();
+                publisher.send_async(2).await.unwrap();
+            });
+            publisher
+        });
+        assert_eq!(*subscriber.recv().unwrap(), 1);
+        assert_eq!(*subscriber.recv().unwrap(), 2);
+        drop(feed.join().unwrap());
+    });
+}

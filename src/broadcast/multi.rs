@@ -76,6 +76,11 @@ impl<T> MultiPublisher<T> {
         }
     }
 
+    /// The shared ring (for the async send in `broadcast::task`).
+    pub(super) fn ring(&self) -> &Ring<T> {
+        &self.ring
+    }
+
     /// Publishes `value` if the slowest subscriber leaves room, without
     /// waiting.
     ///

@@ -1,12 +1,21 @@
-//! The async receive of a broadcast subscriber (`recv_async`) and its
-//! readiness for [`Select`](crate::select::Select) and readiness fds.
+//! The async forms of the broadcast ends: a subscriber's `recv_async` and
+//! its readiness for [`Select`](crate::select::Select) and readiness fds,
+//! and the publishers' `send_async` (single and multi).
 //!
 //! `recv_async` returns a [`Sample`] that borrows the subscriber, like
 //! `recv`: fine in an `async fn`. A `Stream` cannot lend, so the stream form
 //! (feature `async`) clones each message out and needs `T: Clone`.
+//!
+//! `send_async` takes `&mut self`, as spsc's does: the publisher is `Send`
+//! but not `Sync` (it caches its tail and gate in `Cell`s), and a future
+//! holding `&mut` of it is `Send` where one holding `&` would not be. It
+//! waits on `not_full`, which a subscriber notifies after it moves its
+//! cursor and when it leaves: the handshake of the blocking `send`.
 
-use super::{start_recv, Sample, Subscriber};
-use crate::error::{RecvError, TryRecvError};
+use std::future::Future;
+
+use super::{start_recv, MultiPublisher, Publisher, Sample, Subscriber};
+use crate::error::{RecvError, SendError, TryRecvError, TrySendError};
 use crate::select::sealed::SignalRef;
 use crate::wait::task::{Poller, Until};
 use crate::wait::{Signal, Wait};
@@ -59,6 +68,140 @@ impl<T> Subscriber<T> {
     pub async fn recv_async(&mut self) -> Result<Sample<'_, T>, RecvError> {
         Until::new(Ready(&mut *self)).await?;
         Ok(self.sample())
+    }
+}
+
+/// What an async send needs of a publisher: both forms (single and multi)
+/// wait for room on the ring's `not_full`.
+pub(crate) trait Publish {
+    /// The message type.
+    type Item;
+    /// One look for room; the value comes back when there is none.
+    fn try_publish(&self, value: Self::Item) -> Result<(), TrySendError<Self::Item>>;
+    /// Where the publisher waits for room.
+    fn not_full(&self) -> &Signal;
+    /// The ring's wait strategy.
+    fn wait(&self) -> Wait;
+}
+
+impl<T> Publish for Publisher<T> {
+    type Item = T;
+
+    #[inline]
+    fn try_publish(&self, value: T) -> Result<(), TrySendError<T>> {
+        self.try_send(value)
+    }
+
+    fn not_full(&self) -> &Signal {
+        &self.ring.not_full
+    }
+
+    fn wait(&self) -> Wait {
+        self.ring.wait
+    }
+}
+
+impl<T> Publish for MultiPublisher<T> {
+    type Item = T;
+
+    #[inline]
+    fn try_publish(&self, value: T) -> Result<(), TrySendError<T>> {
+        self.try_send(value)
+    }
+
+    fn not_full(&self) -> &Signal {
+        &self.ring().not_full
+    }
+
+    fn wait(&self) -> Wait {
+        self.ring().wait
+    }
+}
+
+/// A pending send: the publisher it borrows and the value, until it is
+/// published.
+pub(crate) struct Send<'a, P: Publish> {
+    pub(crate) tx: &'a mut P,
+    pub(crate) value: Option<P::Item>,
+}
+
+impl<P: Publish> Poller for Send<'_, P> {
+    type Output = Result<(), SendError<P::Item>>;
+
+    fn signal(&self) -> &Signal {
+        self.tx.not_full()
+    }
+
+    fn wait(&self) -> Wait {
+        self.tx.wait()
+    }
+
+    #[inline]
+    fn attempt(&mut self) -> Option<Self::Output> {
+        crate::wait::task::attempt_send(&mut self.value, |v| self.tx.try_publish(v))
+    }
+}
+
+impl<T> Publisher<T> {
+    /// Publishes `value`, as a future that waits while the slowest
+    /// subscriber is a whole ring behind. Runs on any executor.
+    ///
+    /// Dropping the future before it completes drops the value unpublished.
+    /// On a [`Wait::Spin`]/[`Wait::Yield`] ring it busy-polls.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError`] holding the value if there is no subscriber.
+    ///
+    /// ```
+    /// let (mut publisher, mut subscriber) = ringbus::broadcast::channel(1);
+    /// let reader = std::thread::spawn(move || {
+    ///     let mut seen = Vec::new();
+    ///     while let Ok(sample) = subscriber.recv() {
+    ///         seen.push(*sample);
+    ///     }
+    ///     seen
+    /// });
+    /// futures::executor::block_on(async {
+    ///     for i in 0..5 {
+    ///         publisher.send_async(i).await.unwrap(); // waits for the reader
+    ///     }
+    /// });
+    /// drop(publisher);
+    /// assert_eq!(reader.join().unwrap(), [0, 1, 2, 3, 4]);
+    /// ```
+    pub fn send_async(&mut self, value: T) -> impl Future<Output = Result<(), SendError<T>>> + '_ {
+        Until::new(Send {
+            tx: self,
+            value: Some(value),
+        })
+    }
+}
+
+impl<T> MultiPublisher<T> {
+    /// Publishes `value`, as a future that waits while the slowest
+    /// subscriber is a whole ring behind: [`Publisher::send_async`] for
+    /// one of several publishers (each awaits through its own handle).
+    ///
+    /// # Errors
+    ///
+    /// [`SendError`] holding the value if there is no subscriber.
+    ///
+    /// ```
+    /// let (mut first, mut subscriber) = ringbus::broadcast::Builder::new(2).build_multi();
+    /// let mut second = first.clone();
+    /// futures::executor::block_on(async {
+    ///     first.send_async(1).await.unwrap();
+    ///     second.send_async(2).await.unwrap();
+    /// });
+    /// assert_eq!(*subscriber.recv().unwrap(), 1);
+    /// assert_eq!(*subscriber.recv().unwrap(), 2);
+    /// ```
+    pub fn send_async(&mut self, value: T) -> impl Future<Output = Result<(), SendError<T>>> + '_ {
+        Until::new(Send {
+            tx: self,
+            value: Some(value),
+        })
     }
 }
 
@@ -120,4 +263,55 @@ impl<T: Clone> crate::future::sealed::StreamSource for Subscriber<T> {
     fn cancel(&self, slot: &mut crate::future::sealed::Slot) {
         slot.0.cancel(&self.ring.not_empty);
     }
+}
+
+#[cfg(feature = "async")]
+impl<T> crate::future::sealed::SinkTarget for Publisher<T> {
+    type Item = T;
+
+    fn poll_send(
+        &mut self,
+        slot: &mut crate::future::sealed::Slot,
+        value: &mut Option<T>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), SendError<T>>> {
+        poll_publish(self, slot, value, cx)
+    }
+
+    fn cancel(&self, slot: &mut crate::future::sealed::Slot) {
+        slot.0.cancel(&self.ring.not_full);
+    }
+}
+
+#[cfg(feature = "async")]
+impl<T> crate::future::sealed::SinkTarget for MultiPublisher<T> {
+    type Item = T;
+
+    fn poll_send(
+        &mut self,
+        slot: &mut crate::future::sealed::Slot,
+        value: &mut Option<T>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), SendError<T>>> {
+        poll_publish(self, slot, value, cx)
+    }
+
+    fn cancel(&self, slot: &mut crate::future::sealed::Slot) {
+        slot.0.cancel(&self.ring().not_full);
+    }
+}
+
+/// One poll of a sink's send through either publisher.
+#[cfg(feature = "async")]
+fn poll_publish<P: Publish>(
+    tx: &mut P,
+    slot: &mut crate::future::sealed::Slot,
+    value: &mut Option<P::Item>,
+    cx: &mut std::task::Context<'_>,
+) -> std::task::Poll<Result<(), SendError<P::Item>>> {
+    let op = Send {
+        tx,
+        value: value.take(),
+    };
+    crate::wait::task::poll_send(&mut slot.0, op, value, |op| op.value.take(), cx)
 }

@@ -4,7 +4,7 @@
 use std::future::Future;
 
 use super::{diff, full_stamp, Receiver, Ring, Sender};
-use crate::error::{RecvError, SendError, TryRecvError, TrySendError};
+use crate::error::{RecvError, SendError, TryRecvError};
 use crate::select::sealed::SignalRef;
 use crate::sync::Ordering;
 use crate::wait::task::{Poller, Until};
@@ -53,15 +53,7 @@ impl<T> Poller for Send<'_, T> {
 
     #[inline]
     fn attempt(&mut self) -> Option<Self::Output> {
-        let value = self.value.take()?;
-        match self.tx.ring.try_send(value) {
-            Ok(()) => Some(Ok(())),
-            Err(TrySendError::Disconnected(value)) => Some(Err(SendError(value))),
-            Err(TrySendError::Full(value)) => {
-                self.value = Some(value);
-                None
-            }
-        }
+        crate::wait::task::attempt_send(&mut self.value, |v| self.tx.ring.try_send(v))
     }
 }
 

@@ -9,7 +9,7 @@
 use std::future::Future;
 
 use super::{Receiver, Sender};
-use crate::error::{RecvError, SendError, TryRecvError, TrySendError};
+use crate::error::{RecvError, SendError, TryRecvError};
 use crate::select::sealed::SignalRef;
 use crate::wait::task::{Poller, Until};
 use crate::wait::{Signal, Wait};
@@ -57,15 +57,7 @@ impl<T> Poller for Send<'_, T> {
 
     #[inline]
     fn attempt(&mut self) -> Option<Self::Output> {
-        let value = self.value.take()?;
-        match self.tx.try_send(value) {
-            Ok(()) => Some(Ok(())),
-            Err(TrySendError::Disconnected(value)) => Some(Err(SendError(value))),
-            Err(TrySendError::Full(value)) => {
-                self.value = Some(value);
-                None
-            }
-        }
+        crate::wait::task::attempt_send(&mut self.value, |v| self.tx.try_send(v))
     }
 }
 

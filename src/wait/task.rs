@@ -30,6 +30,7 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use super::{Signal, Wait};
+use crate::error::{SendError, TrySendError};
 use crate::sync::{Condvar, Mutex, Wake, WakeArc};
 
 /// An operation that may block on one [`Signal`]: a receive or a send.
@@ -182,6 +183,24 @@ impl Wake for Parker {
     fn wake_by_ref(self: &WakeArc<Self>) {
         *self.woken.lock().unwrap_or_else(|e| e.into_inner()) = true;
         self.cond.notify_one();
+    }
+}
+
+/// One attempt of a send poller: tries the value held in `value` with
+/// `try_send`, and puts it back if there was no room (so a later poll, or
+/// the sink that owns it, still has it).
+#[inline]
+pub(crate) fn attempt_send<T>(
+    value: &mut Option<T>,
+    try_send: impl FnOnce(T) -> Result<(), TrySendError<T>>,
+) -> Option<Result<(), SendError<T>>> {
+    match try_send(value.take()?) {
+        Ok(()) => Some(Ok(())),
+        Err(TrySendError::Disconnected(value)) => Some(Err(SendError(value))),
+        Err(TrySendError::Full(back)) => {
+            *value = Some(back);
+            None
+        }
     }
 }
 

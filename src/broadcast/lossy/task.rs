@@ -1,8 +1,10 @@
 //! The async receive of a lossy subscriber (`recv_async`) and its readiness
-//! for [`Select`](crate::select::Select) and readiness fds.
+//! for [`Select`](crate::select::Select) and readiness fds; with the feature
+//! `async`, the subscriber as a `Stream` and the publisher as a `Sink`.
 //!
 //! The publisher notifies `not_empty` after each send on `Backoff`/`Park`
-//! rings, and when it drops; a subscriber waits there like any receiver.
+//! rings, and when it drops; a subscriber waits there like any receiver. The
+//! publisher never waits, so its sink is always ready.
 
 use std::future::Future;
 
@@ -79,3 +81,73 @@ impl<T> crate::select::sealed::Source for Subscriber<T> {
 }
 
 impl<T> crate::select::Selectable for Subscriber<T> {}
+
+/// A receive for the stream form: a lag is an item, disconnection the end.
+#[cfg(feature = "async")]
+struct Next<'a, T>(&'a mut Subscriber<T>);
+
+#[cfg(feature = "async")]
+impl<T: Copy> Poller for Next<'_, T> {
+    type Output = Result<Result<T, RecvError>, crate::error::RecvError>;
+
+    fn signal(&self) -> &Signal {
+        &self.0.ring.not_empty
+    }
+
+    fn wait(&self) -> Wait {
+        self.0.ring.wait
+    }
+
+    #[inline]
+    fn attempt(&mut self) -> Option<Self::Output> {
+        match self.0.try_recv() {
+            Ok(value) => Some(Ok(Ok(value))),
+            Err(TryRecvError::Empty) => None,
+            Err(TryRecvError::Lagged(missed)) => Some(Ok(Err(RecvError::Lagged(missed)))),
+            Err(TryRecvError::Disconnected) => Some(Err(crate::error::RecvError)),
+        }
+    }
+}
+
+/// The stream yields `Ok(message)`, and `Err(RecvError::Lagged(n))` once
+/// after `n` messages were overwritten unread (then the oldest still held);
+/// it ends once everything is read and the publisher is gone, so it never
+/// yields `RecvError::Disconnected`.
+#[cfg(feature = "async")]
+impl<T: Copy> crate::future::sealed::StreamSource for Subscriber<T> {
+    type Item = Result<T, RecvError>;
+
+    fn poll_recv(
+        &mut self,
+        slot: &mut crate::future::sealed::Slot,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<Self::Item, crate::error::RecvError>> {
+        slot.0.poll(&mut Next(self), cx)
+    }
+
+    fn cancel(&self, slot: &mut crate::future::sealed::Slot) {
+        slot.0.cancel(&self.ring.not_empty);
+    }
+}
+
+/// A lossy publisher never waits: every poll of its sink is ready, and an
+/// item is published in the poll that accepts it.
+#[cfg(feature = "async")]
+impl<T: Copy> crate::future::sealed::SinkTarget for super::Publisher<T> {
+    type Item = T;
+
+    fn poll_send(
+        &mut self,
+        _slot: &mut crate::future::sealed::Slot,
+        value: &mut Option<T>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), crate::error::SendError<T>>> {
+        std::task::Poll::Ready(match value.take() {
+            Some(value) => self.send(value),
+            None => Ok(()),
+        })
+    }
+
+    /// Nothing to remove: the sink never registers a waker.
+    fn cancel(&self, _slot: &mut crate::future::sealed::Slot) {}
+}
