@@ -179,6 +179,8 @@ impl Builder {
             emptied: Cell::new(None),
             pace: Cell::new(Pace::default()),
             lent: Cell::new(false),
+            #[cfg(feature = "async")]
+            sink: Default::default(),
         };
         let subscriber = Subscriber::join(ring, 0);
         (publisher, subscriber)
@@ -382,6 +384,9 @@ pub struct Publisher<T> {
     /// `Sync`); the one that finds the slot lent panics instead of writing
     /// into it.
     lent: Cell<bool>,
+    /// The state of this publisher as a `Sink` (feature `async`).
+    #[cfg(feature = "async")]
+    sink: crate::future::SinkState<T>,
 }
 
 impl<T> Publisher<T> {
@@ -811,6 +816,8 @@ impl<T> Publisher<T> {
 
 impl<T> Drop for Publisher<T> {
     fn drop(&mut self) {
+        #[cfg(feature = "async")]
+        crate::future::cancel_sink(self, |s| &mut s.sink);
         let tail = self.tail.get();
         // Relaxed: read by the ring's drop, after the `Arc` synchronised.
         self.ring
@@ -954,6 +961,10 @@ pub struct Subscriber<T> {
     start: usize,
     /// Whether to pause before polling again (see `wait::pace`).
     pace: Pace,
+    /// The waker registration of this subscriber as a `Stream` (feature
+    /// `async`).
+    #[cfg(feature = "async")]
+    stream: crate::future::sealed::Slot,
 }
 
 impl<T> Subscriber<T> {
@@ -966,6 +977,8 @@ impl<T> Subscriber<T> {
             tail: position,
             start: position,
             pace: Pace::default(),
+            #[cfg(feature = "async")]
+            stream: Default::default(),
         }
     }
 
@@ -1280,6 +1293,8 @@ impl<T> Clone for Subscriber<T> {
 
 impl<T> Drop for Subscriber<T> {
     fn drop(&mut self) {
+        #[cfg(feature = "async")]
+        self.stream.0.cancel(&self.ring.not_empty);
         self.ring.cursors.leave(&self.entry);
         // The publisher may be waiting for this subscriber: wake it.
         self.ring.not_full.notify();

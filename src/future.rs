@@ -2,9 +2,28 @@
 //! (feature `async`).
 //!
 //! The plain `recv_async` / `send_async` methods need no feature: they are
-//! `core::future`s. A `Stream` or a `Sink` must remember its waker
-//! registration between polls, which a handle does not carry (it would cost
-//! every user a field), so they are small wrappers that own the handle:
+//! `core::future`s. With the feature, every receiver is a `Stream` and every
+//! sender a `Sink` itself. A `Stream` or `Sink` must remember its waker
+//! registration between polls (and a sink the one item it accepted but had
+//! no room for), so with the feature each handle carries that state: a few
+//! bytes for a receiver, one `Option<T>` more for a sender. Without the
+//! feature the handles carry nothing of it.
+//!
+//! ```
+//! use futures::{SinkExt, StreamExt};
+//!
+//! let (mut tx, mut rx) = ringbus::spsc::channel::<u32>(4);
+//! futures::executor::block_on(async {
+//!     // `SinkExt::send`: the handle's own `send` is the blocking one.
+//!     SinkExt::send(&mut tx, 1).await.unwrap();
+//!     drop(tx);
+//!     assert_eq!(rx.next().await, Some(1));
+//!     assert_eq!(rx.next().await, None);
+//! });
+//! ```
+//!
+//! [`RecvStream`] and [`SendSink`] are the same as wrappers that own the
+//! handle, for code that wants the stream or sink as a type of its own:
 //!
 //! ```
 //! use futures::{SinkExt, StreamExt};
@@ -25,24 +44,26 @@
 //! });
 //! ```
 //!
-//! Which handles: [`RecvStream`] over `spsc::Receiver`, `mpmc::Receiver`,
-//! `pipeline::Puller`, `pubsub::Subscriber`, `reqrep::Replier`,
-//! `broadcast::Subscriber<T>` for `T: Clone` (a stream cannot lend a
-//! `Sample`, so it clones each message out) and `broadcast::lossy::
-//! Subscriber` (it yields `Result<T, lossy::RecvError>`: a lag is an item,
-//! `Err(Lagged(n))`, and the stream ends when the publisher is gone);
-//! [`SendSink`] over `spsc::Sender`, `mpmc::Sender`, `pipeline::Pusher`,
-//! `broadcast::Publisher`, `broadcast::MultiPublisher` and
-//! `broadcast::lossy::Publisher` (always ready:
-//! it never waits). A pub/sub publisher sends to a topic, with a delivery
-//! that may wait on several subscribers in turn: use its `send_async`.
+//! Which handles (each a `Stream` or `Sink` itself, or wrapped): streams
+//! of `spsc::Receiver`, `mpmc::Receiver`, `pipeline::Puller`,
+//! `pubsub::Subscriber`, `reqrep::Replier`, `broadcast::Subscriber<T>` for
+//! `T: Clone` (a stream cannot lend a `Sample`, so it clones each message
+//! out) and `broadcast::lossy::Subscriber` (it yields `Result<T,
+//! lossy::RecvError>`: a lag is an item, `Err(Lagged(n))`, and the stream
+//! ends when the publisher is gone); sinks of `spsc::Sender`,
+//! `mpmc::Sender`, `pipeline::Pusher`, `broadcast::Publisher`,
+//! `broadcast::MultiPublisher` and `broadcast::lossy::Publisher` (always
+//! ready: it never waits). A pub/sub publisher sends to a topic, with a
+//! delivery that may wait on several subscribers in turn: use its
+//! `send_async`. A handle's own `send` is the blocking one, so call the
+//! sink's as `SinkExt::send(&mut tx, value)`.
 //!
-//! A `SendSink` holds at most one item that `start_send` accepted but the
-//! ring had no room for yet; `poll_ready`, `poll_flush` and `poll_close`
-//! push it. Dropping the sink with an item still held drops that item.
-//! Both wrappers are cancellation-safe like the `recv_async` futures:
-//! nothing is taken from a ring except in the poll that returns it, and
-//! dropping a wrapper removes its waker registration.
+//! A sink holds at most one item that `start_send` accepted but the ring
+//! had no room for yet; `poll_ready`, `poll_flush` and `poll_close` push
+//! it. Dropping the sink (or the sender) with an item still held drops that
+//! item. Streams and sinks are cancellation-safe like the `recv_async`
+//! futures: nothing is taken from a ring except in the poll that returns
+//! it, and dropping a wrapper or a handle removes its waker registration.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -187,9 +208,7 @@ impl<R: StreamSource> std::fmt::Debug for RecvStream<R> {
 /// ```
 pub struct SendSink<S: SinkTarget> {
     sender: S,
-    /// The item accepted by `start_send` and not yet in the ring.
-    pending: Option<S::Item>,
-    registration: Slot,
+    state: SinkState<S::Item>,
 }
 
 impl<S: SinkTarget> SendSink<S> {
@@ -202,8 +221,7 @@ impl<S: SinkTarget> SendSink<S> {
     pub fn new(sender: S) -> Self {
         SendSink {
             sender,
-            pending: None,
-            registration: Slot::default(),
+            state: SinkState::default(),
         }
     }
 
@@ -217,15 +235,6 @@ impl<S: SinkTarget> SendSink<S> {
     pub fn get_ref(&self) -> &S {
         &self.sender
     }
-
-    /// Pushes the pending item, if any, into the ring.
-    fn poll_pending(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), SendError<S::Item>>> {
-        if self.pending.is_none() {
-            return Poll::Ready(Ok(()));
-        }
-        self.sender
-            .poll_send(&mut self.registration, &mut self.pending, cx)
-    }
 }
 
 impl<S: SinkTarget> Unpin for SendSink<S> {}
@@ -234,44 +243,193 @@ impl<S: SinkTarget> Sink<S::Item> for SendSink<S> {
     type Error = SendError<S::Item>;
 
     fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.get_mut().poll_pending(cx)
+        let this = self.get_mut();
+        this.state.poll_pending(&mut this.sender, cx)
     }
 
     fn start_send(self: Pin<&mut Self>, item: S::Item) -> Result<(), Self::Error> {
-        let this = self.get_mut();
-        // `poll_ready` said Ready, so nothing is pending; if a caller skipped
-        // it, the older item goes first (it is pushed by the next poll) and
-        // this one waits behind it: refuse rather than reorder or drop.
-        if this.pending.is_some() {
-            return Err(SendError(item));
-        }
-        this.pending = Some(item);
-        Ok(())
+        self.get_mut().state.start_send(item)
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.get_mut().poll_pending(cx)
+        let this = self.get_mut();
+        this.state.poll_pending(&mut this.sender, cx)
     }
 
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.get_mut().poll_pending(cx)
+        let this = self.get_mut();
+        this.state.poll_pending(&mut this.sender, cx)
     }
 }
 
 impl<S: SinkTarget> Drop for SendSink<S> {
     fn drop(&mut self) {
-        // A registration exists only while an item waits for room (a poll
-        // that completes removes its own).
-        if self.pending.is_some() {
-            self.sender.cancel(&mut self.registration);
-        }
+        self.state.cancel(&self.sender);
     }
 }
 
 impl<S: SinkTarget> std::fmt::Debug for SendSink<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SendSink")
-            .field("pending", &self.pending.is_some())
+            .field("pending", &self.state.pending.is_some())
             .finish_non_exhaustive()
     }
 }
+
+/// What a sink keeps between polls: the item `start_send` accepted and the
+/// ring had no room for yet, and the waker registration of the poll that
+/// waits for room. A [`SendSink`] holds one, and so does every sender that
+/// is a `Sink` itself.
+pub(crate) struct SinkState<T> {
+    pending: Option<T>,
+    registration: Slot,
+}
+
+// A shared `&SinkState` reaches no `T`: every method takes `&mut self`, and
+// `SendSink`'s `Debug` only asks whether an item is pending, a read that
+// races with no write (writes need `&mut`).
+// SAFETY: hence sharing one between threads needs no `T: Sync`, and an mpmc
+// sender that is a `Sink` stays `Sync` for every `T: Send`, as design.md
+// says.
+unsafe impl<T: Send> Sync for SinkState<T> {}
+
+impl<T> Default for SinkState<T> {
+    fn default() -> Self {
+        SinkState {
+            pending: None,
+            registration: Slot::default(),
+        }
+    }
+}
+
+impl<T> SinkState<T> {
+    /// Pushes the pending item, if any, into `sender`'s ring.
+    pub(crate) fn poll_pending<S: SinkTarget<Item = T>>(
+        &mut self,
+        sender: &mut S,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), SendError<T>>> {
+        if self.pending.is_none() {
+            return Poll::Ready(Ok(()));
+        }
+        sender.poll_send(&mut self.registration, &mut self.pending, cx)
+    }
+
+    /// Accepts `item` for the next poll to push.
+    pub(crate) fn start_send(&mut self, item: T) -> Result<(), SendError<T>> {
+        // `poll_ready` said Ready, so nothing is pending; if a caller skipped
+        // it, the older item goes first (it is pushed by the next poll) and
+        // this one waits behind it: refuse rather than reorder or drop.
+        if self.pending.is_some() {
+            return Err(SendError(item));
+        }
+        self.pending = Some(item);
+        Ok(())
+    }
+
+    /// Removes the registration, if any (when the sink or sender drops).
+    pub(crate) fn cancel<S: SinkTarget<Item = T>>(&mut self, sender: &S) {
+        // A registration exists only while an item waits for room (a poll
+        // that completes removes its own).
+        if self.pending.is_some() {
+            sender.cancel(&mut self.registration);
+        }
+    }
+}
+
+/// `Stream::poll_next` of a receiver that is a `Stream` itself, keeping its
+/// registration in the field `slot` picks.
+pub(crate) fn poll_next<R: StreamSource>(
+    receiver: &mut R,
+    slot: fn(&mut R) -> &mut Slot,
+    cx: &mut Context<'_>,
+) -> Poll<Option<R::Item>> {
+    let mut registration = std::mem::take(slot(receiver));
+    let polled = receiver.poll_recv(&mut registration, cx);
+    *slot(receiver) = registration;
+    polled.map(Result::ok)
+}
+
+/// Removes the registration of a receiver's own stream (its `Drop`).
+pub(crate) fn cancel_stream<R: StreamSource>(receiver: &mut R, slot: fn(&mut R) -> &mut Slot) {
+    let mut registration = std::mem::take(slot(receiver));
+    receiver.cancel(&mut registration);
+}
+
+/// The poll methods of a sender that is a `Sink` itself, keeping its
+/// [`SinkState`] in the field `state` picks.
+pub(crate) fn poll_sink<S: SinkTarget>(
+    sender: &mut S,
+    state: fn(&mut S) -> &mut SinkState<S::Item>,
+    cx: &mut Context<'_>,
+) -> Poll<Result<(), SendError<S::Item>>> {
+    let mut kept = std::mem::take(state(sender));
+    let polled = kept.poll_pending(sender, cx);
+    *state(sender) = kept;
+    polled
+}
+
+/// Removes the registration of a sender's own sink (its `Drop`).
+pub(crate) fn cancel_sink<S: SinkTarget>(
+    sender: &mut S,
+    state: fn(&mut S) -> &mut SinkState<S::Item>,
+) {
+    let mut kept = std::mem::take(state(sender));
+    kept.cancel(sender);
+}
+
+/// `impl Stream` for a receiver type with a `stream: Slot` field and a
+/// `StreamSource` impl yielding `$item` (for `T: $bound`, if given):
+/// `poll_next` forwards to [`poll_next`].
+macro_rules! stream_for {
+    ($receiver:ident, $item:ty $(, $bound:path)?) => {
+        impl<T $(: $bound)?> futures_core::Stream for $receiver<T> {
+            type Item = $item;
+
+            fn poll_next(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<Option<Self::Item>> {
+                crate::future::poll_next(self.get_mut(), |r| &mut r.stream, cx)
+            }
+        }
+    };
+}
+pub(crate) use stream_for;
+
+/// `impl Sink<T>` for a sender type with a `sink: SinkState<T>` field and a
+/// `SinkTarget` impl: the four methods forward to [`poll_sink`] and
+/// [`SinkState::start_send`].
+macro_rules! sink_for {
+    ($sender:ident) => {
+        impl<T> futures_sink::Sink<T> for $sender<T> {
+            type Error = crate::error::SendError<T>;
+
+            fn poll_ready(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<Result<(), Self::Error>> {
+                crate::future::poll_sink(self.get_mut(), |s| &mut s.sink, cx)
+            }
+
+            fn start_send(self: std::pin::Pin<&mut Self>, item: T) -> Result<(), Self::Error> {
+                self.get_mut().sink.start_send(item)
+            }
+
+            fn poll_flush(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<Result<(), Self::Error>> {
+                crate::future::poll_sink(self.get_mut(), |s| &mut s.sink, cx)
+            }
+
+            fn poll_close(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<Result<(), Self::Error>> {
+                crate::future::poll_sink(self.get_mut(), |s| &mut s.sink, cx)
+            }
+        }
+    };
+}
+pub(crate) use sink_for;

@@ -675,6 +675,9 @@ pub struct Sender<T> {
     ring: Arc<Ring<T>>,
     /// Whether to pause before polling again (see `wait::pace`).
     pace: SharedPace,
+    /// The state of this sender as a `Sink` (feature `async`).
+    #[cfg(feature = "async")]
+    sink: crate::future::SinkState<T>,
 }
 
 /// A receiving end of an [`mpmc`](self) ring. Clone it for more consumers:
@@ -686,6 +689,10 @@ pub struct Receiver<T> {
     ring: Arc<Ring<T>>,
     /// Whether to pause before polling again (see `wait::pace`).
     pace: SharedPace,
+    /// The waker registration of this receiver as a `Stream` (feature
+    /// `async`).
+    #[cfg(feature = "async")]
+    stream: crate::future::sealed::Slot,
 }
 
 impl<T> Sender<T> {
@@ -694,6 +701,8 @@ impl<T> Sender<T> {
         Sender {
             ring,
             pace: SharedPace::default(),
+            #[cfg(feature = "async")]
+            sink: Default::default(),
         }
     }
 
@@ -849,6 +858,8 @@ impl<T> Clone for Sender<T> {
 
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
+        #[cfg(feature = "async")]
+        crate::future::cancel_sink(self, |s| &mut s.sink);
         // AcqRel: the release half makes this sender's stamp stores visible
         // to a receiver that acquires the count 0 (pairs with the Acquire load
         // in `start_recv`); the acquire half continues the release sequence of
@@ -875,6 +886,8 @@ impl<T> Receiver<T> {
         Receiver {
             ring,
             pace: SharedPace::default(),
+            #[cfg(feature = "async")]
+            stream: Default::default(),
         }
     }
 
@@ -1050,6 +1063,8 @@ impl<T> Clone for Receiver<T> {
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
+        #[cfg(feature = "async")]
+        crate::future::cancel_stream(self, |r| &mut r.stream);
         // AcqRel: symmetric with `Sender::drop`; senders read the count
         // Relaxed, since no data travels with it.
         if self.ring.handles.receivers.fetch_sub(1, Ordering::AcqRel) == 1 {

@@ -156,12 +156,16 @@ impl Builder {
             tail: Cell::new(0),
             head: Cell::new(0),
             pace: Cell::new(Pace::default()),
+            #[cfg(feature = "async")]
+            sink: Default::default(),
         };
         let receiver = Receiver {
             ring,
             head: Cell::new(0),
             tail: Cell::new(0),
             pace: Cell::new(Pace::default()),
+            #[cfg(feature = "async")]
+            stream: Default::default(),
         };
         (sender, receiver)
     }
@@ -273,6 +277,9 @@ pub struct Sender<T> {
     head: Cell<usize>,
     /// Whether to pause before polling `head` again (see `wait::pace`).
     pace: Cell<Pace>,
+    /// The state of this sender as a `Sink` (feature `async`).
+    #[cfg(feature = "async")]
+    sink: crate::future::SinkState<T>,
 }
 
 /// The receiving end of an [`spsc`](self) ring. Not `Clone`: there is one
@@ -289,6 +296,10 @@ pub struct Receiver<T> {
     tail: Cell<usize>,
     /// Whether to pause before polling `tail` again (see `wait::pace`).
     pace: Cell<Pace>,
+    /// The waker registration of this receiver as a `Stream` (feature
+    /// `async`).
+    #[cfg(feature = "async")]
+    stream: crate::future::sealed::Slot,
 }
 
 impl<T> Sender<T> {
@@ -564,6 +575,8 @@ impl<T> Sender<T> {
 
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
+        #[cfg(feature = "async")]
+        crate::future::cancel_sink(self, |s| &mut s.sink);
         // Release: pairs with the receiver's Acquire load of the flag; every
         // `tail` store of this handle happens before a receiver sees it set.
         self.ring.sender_gone.store(true, Ordering::Release);
@@ -881,6 +894,8 @@ impl<T> Receiver<T> {
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
+        #[cfg(feature = "async")]
+        crate::future::cancel_stream(self, |r| &mut r.stream);
         // Relaxed: a flag, no data travels with it (see `start_send`).
         self.ring.receiver_gone.store(true, Ordering::Relaxed);
         // Wake a parked sender so that it sees the disconnection.

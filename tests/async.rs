@@ -711,6 +711,165 @@ mod streams {
         );
     }
 
+    /// Every receiver is a `Stream` and every sender a `Sink` itself, no
+    /// wrapper needed: `rx.next().await`, `tx.send(v).await`.
+    #[test]
+    fn handles_are_streams_and_sinks_themselves() {
+        use ringbus::{pubsub, reqrep};
+
+        futures::executor::block_on(async {
+            let (mut tx, mut rx) = spsc::channel::<u8>(2);
+            SinkExt::send(&mut tx, 1).await.unwrap();
+            SinkExt::send(&mut tx, 2).await.unwrap();
+            drop(tx);
+            assert_eq!(rx.next().await, Some(1));
+            assert_eq!(rx.collect::<Vec<_>>().await, [2]);
+
+            let (mut tx, rx) = mpmc::channel::<u8>(2);
+            let mut other = tx.clone();
+            SinkExt::send(&mut tx, 3).await.unwrap();
+            SinkExt::send(&mut other, 4).await.unwrap();
+            drop((tx, other));
+            assert_eq!(rx.collect::<Vec<_>>().await, [3, 4]);
+
+            let (mut push, mut pull) = pipeline::channel::<u8>(2);
+            SinkExt::send(&mut push, 5).await.unwrap();
+            drop(push);
+            assert_eq!(pull.next().await, Some(5));
+            assert_eq!(pull.next().await, None);
+
+            let (mut publisher, mut sub) = broadcast::channel::<String>(2);
+            SinkExt::send(&mut publisher, "six".to_owned())
+                .await
+                .unwrap();
+            drop(publisher);
+            assert_eq!(sub.next().await.as_deref(), Some("six"));
+            assert_eq!(sub.next().await, None);
+
+            let (mut publisher, mut sub) = broadcast::Builder::new(2).build_multi::<u8>();
+            SinkExt::send(&mut publisher, 7).await.unwrap();
+            drop(publisher);
+            assert_eq!(sub.next().await, Some(7));
+            assert_eq!(sub.next().await, None);
+
+            let (mut publisher, mut sub) = broadcast::lossy::channel::<u8>(2);
+            SinkExt::send(&mut publisher, 8).await.unwrap();
+            drop(publisher);
+            assert_eq!(sub.next().await, Some(Ok(8)));
+            assert_eq!(sub.next().await, None);
+
+            let (publisher, mut sub) = pubsub::channel::<u8>(2);
+            sub.subscribe("#").unwrap();
+            let topic = publisher.topic("a.b").unwrap();
+            assert_eq!(publisher.send(&topic, 9), 1);
+            drop(publisher);
+            let message = sub.next().await.unwrap();
+            assert_eq!((message.topic(), *message), ("a.b", 9));
+            assert!(sub.next().await.is_none());
+
+            let (requester, mut replier) = reqrep::channel::<u8, u8>(2);
+            let asker = std::thread::spawn(move || requester.request(10));
+            let request = replier.next().await.unwrap();
+            let n = *request.payload();
+            request.reply(n + 1).unwrap();
+            assert_eq!(asker.join().unwrap(), Ok(11));
+            assert!(replier.next().await.is_none(), "the requester is gone");
+        });
+    }
+
+    /// The handles' own streams and sinks under tokio: two sending tasks
+    /// (`Sink` on cloned mpmc senders) and two receiving tasks (`Stream` on
+    /// cloned receivers) through a ring of 8; every message arrives once.
+    #[test]
+    fn handles_stream_and_sink_under_tokio() {
+        let rt = super::runtime();
+        let (tx, rx) = mpmc::Builder::new(8).wait(Wait::Park).build::<u64>();
+        rt.block_on(async move {
+            let senders: Vec<_> = (0..2u64)
+                .map(|k| {
+                    let mut tx = tx.clone();
+                    tokio::spawn(async move {
+                        for i in 0..super::STRESS / 2 {
+                            SinkExt::send(&mut tx, k * super::STRESS + i).await.unwrap();
+                        }
+                    })
+                })
+                .collect();
+            drop(tx);
+            let receivers: Vec<_> = (0..2)
+                .map(|_| tokio::spawn(rx.clone().collect::<Vec<_>>()))
+                .collect();
+            drop(rx);
+            for s in senders {
+                s.await.unwrap();
+            }
+            let mut all = Vec::new();
+            for r in receivers {
+                all.extend(r.await.unwrap());
+            }
+            all.sort_unstable();
+            let expected: Vec<u64> = (0..2u64)
+                .flat_map(|k| (0..super::STRESS / 2).map(move |i| k * super::STRESS + i))
+                .collect();
+            assert_eq!(all, expected);
+        });
+    }
+
+    /// A handle dropped while its stream or sink waits: the receiver's
+    /// registration goes with it, and a sender's pending item is dropped
+    /// once, unsent.
+    #[test]
+    fn handles_dropped_while_their_stream_or_sink_waits() {
+        use futures::Sink;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Arc;
+        use std::task::{Context, Poll};
+
+        struct Counted(Arc<AtomicUsize>);
+        impl Drop for Counted {
+            fn drop(&mut self) {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+
+        let waker = futures::task::noop_waker();
+        let mut cx = Context::from_waker(&waker);
+        let (tx, mut rx) = mpmc::Builder::new(1).wait(Wait::Park).build::<Counted>();
+        assert!(rx.poll_next_unpin(&mut cx).is_pending(), "registered");
+        drop(rx); // unregisters; the sender sees the disconnection
+        let drops = Arc::new(AtomicUsize::new(0));
+        let (mut tx2, rx2) = mpmc::Builder::new(1).wait(Wait::Park).build::<Counted>();
+        tx2.start_send_unpin(Counted(drops.clone())).unwrap();
+        assert!(matches!(tx2.poll_flush_unpin(&mut cx), Poll::Ready(Ok(()))));
+        tx2.start_send_unpin(Counted(drops.clone())).unwrap();
+        assert!(
+            tx2.poll_flush_unpin(&mut cx).is_pending(),
+            "the ring is full"
+        );
+        assert!(
+            std::pin::Pin::new(&mut tx2)
+                .start_send(Counted(drops.clone()))
+                .is_err(),
+            "one pending item at a time"
+        );
+        assert_eq!(drops.load(Ordering::SeqCst), 1, "the refused item");
+        drop(tx2);
+        assert_eq!(drops.load(Ordering::SeqCst), 2, "the pending item, unsent");
+        assert_eq!(rx2.len(), 1);
+        drop(rx2);
+        assert_eq!(drops.load(Ordering::SeqCst), 3);
+        drop(tx);
+    }
+
+    /// An mpmc sender stays `Sync` for a `T` that is `Send` but not `Sync`,
+    /// although it can hold a pending item as a `Sink`.
+    #[test]
+    fn mpmc_sender_is_sync_for_send_only_messages() {
+        fn is_sync<T: Sync>() {}
+        is_sync::<mpmc::Sender<std::cell::Cell<u8>>>();
+        is_sync::<pipeline::Pusher<std::cell::Cell<u8>>>();
+    }
+
     /// The new wrappers can move between an executor's threads.
     #[test]
     fn broadcast_wrappers_are_send() {

@@ -652,6 +652,10 @@ pub struct Subscriber<T> {
     start: usize,
     /// This subscriber's `Lagged` reports.
     lag: Lag,
+    /// The waker registration of this subscriber as a `Stream` (feature
+    /// `async`).
+    #[cfg(feature = "async")]
+    stream: crate::future::sealed::Slot,
 }
 
 impl<T: Copy> Subscriber<T> {
@@ -861,12 +865,16 @@ impl<T> Subscriber<T> {
             tail,
             start: cursor,
             lag: Lag::default(),
+            #[cfg(feature = "async")]
+            stream: Default::default(),
         }
     }
 }
 
 impl<T> Drop for Subscriber<T> {
     fn drop(&mut self) {
+        #[cfg(feature = "async")]
+        self.stream.0.cancel(&self.ring.not_empty);
         // Uncounts it (Release, paired with the Acquire in `live`, which the
         // publisher's send reads) and frees its entry.
         self.ring.cursors.leave(&self.entry);

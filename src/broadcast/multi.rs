@@ -66,6 +66,9 @@ pub struct MultiPublisher<T> {
     ring: Arc<Ring<T>>,
     /// The slowest cursor as this handle last saw it: a lower bound.
     gate: Cell<usize>,
+    /// The state of this publisher as a `Sink` (feature `async`).
+    #[cfg(feature = "async")]
+    pub(super) sink: crate::future::SinkState<T>,
 }
 
 impl<T> MultiPublisher<T> {
@@ -73,6 +76,8 @@ impl<T> MultiPublisher<T> {
         MultiPublisher {
             ring,
             gate: Cell::new(0),
+            #[cfg(feature = "async")]
+            sink: Default::default(),
         }
     }
 
@@ -322,12 +327,16 @@ impl<T> Clone for MultiPublisher<T> {
         MultiPublisher {
             ring: self.ring.clone(),
             gate: Cell::new(self.gate.get()),
+            #[cfg(feature = "async")]
+            sink: Default::default(),
         }
     }
 }
 
 impl<T> Drop for MultiPublisher<T> {
     fn drop(&mut self) {
+        #[cfg(feature = "async")]
+        crate::future::cancel_sink(self, |s| &mut s.sink);
         // AcqRel: the last publisher's flag store below then happens after
         // every publisher's marks (release sequence of the count).
         if self.ring.publishers.fetch_sub(1, Ordering::AcqRel) == 1 {

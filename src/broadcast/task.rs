@@ -315,3 +315,22 @@ fn poll_publish<P: Publish>(
     };
     crate::wait::task::poll_send(&mut slot.0, op, value, |op| op.value.take(), cx)
 }
+
+// The subscriber is a `Stream` itself (feature `async`, `T: Clone`), as a
+// `RecvStream` over it (cloning each message out), with the registration
+// kept in the handle.
+#[cfg(feature = "async")]
+crate::future::stream_for!(Subscriber, T, Clone);
+
+// Both publishers are `Sink`s themselves (feature `async`), as a
+// `SendSink` over them.
+#[cfg(feature = "async")]
+crate::future::sink_for!(Publisher);
+#[cfg(feature = "async")]
+crate::future::sink_for!(MultiPublisher);
+
+// No broadcast handle pins its fields (a sink's pending message is moved
+// freely).
+impl<T> Unpin for Publisher<T> {}
+impl<T> Unpin for MultiPublisher<T> {}
+impl<T> Unpin for Subscriber<T> {}

@@ -177,6 +177,19 @@ impl<T> crate::future::sealed::SinkTarget for Sender<T> {
     }
 }
 
+// The receiver is a `Stream` itself (feature `async`), as a `RecvStream`
+// over it, with the registration kept in the handle.
+#[cfg(feature = "async")]
+crate::future::stream_for!(Receiver, T);
+
+// The sender is a `Sink` itself (feature `async`), as a `SendSink` over it.
+#[cfg(feature = "async")]
+crate::future::sink_for!(Sender);
+
+// Neither end pins its fields (a sink's pending message is moved freely).
+impl<T> Unpin for Sender<T> {}
+impl<T> Unpin for Receiver<T> {}
+
 #[cfg(all(test, not(ringbus_loom)))]
 mod tests {
     use std::future::Future;

@@ -94,3 +94,51 @@ impl<T> crate::future::sealed::SinkTarget for Pusher<T> {
         crate::future::sealed::SinkTarget::cancel(&self.tx, slot);
     }
 }
+
+/// The puller is a `Stream` itself (feature `async`): its mpmc receiver's.
+#[cfg(feature = "async")]
+impl<T> futures_core::Stream for Puller<T> {
+    type Item = T;
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<T>> {
+        std::pin::Pin::new(&mut self.get_mut().rx).poll_next(cx)
+    }
+}
+
+/// The pusher is a `Sink` itself (feature `async`): its mpmc sender's.
+#[cfg(feature = "async")]
+impl<T> futures_sink::Sink<T> for Pusher<T> {
+    type Error = SendError<T>;
+
+    fn poll_ready(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::pin::Pin::new(&mut self.get_mut().tx).poll_ready(cx)
+    }
+
+    fn start_send(self: std::pin::Pin<&mut Self>, job: T) -> Result<(), Self::Error> {
+        std::pin::Pin::new(&mut self.get_mut().tx).start_send(job)
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::pin::Pin::new(&mut self.get_mut().tx).poll_flush(cx)
+    }
+
+    fn poll_close(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::pin::Pin::new(&mut self.get_mut().tx).poll_close(cx)
+    }
+}
+
+// Neither end pins its fields.
+impl<T> Unpin for Pusher<T> {}
+impl<T> Unpin for Puller<T> {}

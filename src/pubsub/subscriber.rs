@@ -37,6 +37,10 @@ pub struct Subscriber<T> {
     /// The generation of the last unsubscription: messages routed by an
     /// older match set are checked against `filters` on receive.
     unsubscribed_at: usize,
+    /// The waker registration of this subscriber as a `Stream` (feature
+    /// `async`).
+    #[cfg(feature = "async")]
+    pub(super) stream: crate::future::sealed::Slot,
 }
 
 impl<T> Subscriber<T> {
@@ -47,6 +51,8 @@ impl<T> Subscriber<T> {
             id,
             filters: Filters::default(),
             unsubscribed_at: 0,
+            #[cfg(feature = "async")]
+            stream: Default::default(),
         }
     }
 
@@ -444,6 +450,8 @@ impl<T> Subscriber<T> {
 
 impl<T> Drop for Subscriber<T> {
     fn drop(&mut self) {
+        #[cfg(feature = "async")]
+        crate::future::cancel_stream(self, |r| &mut r.stream);
         // Relaxed: see `Inbox::is_alive`; `notify` below fences before it
         // looks for parked publishers.
         self.inbox.alive.store(false, Ordering::Relaxed);

@@ -240,3 +240,11 @@ impl<T> crate::future::sealed::StreamSource for Subscriber<T> {
         slot.0.cancel(&self.inbox.not_empty);
     }
 }
+
+// The subscriber is a `Stream` itself (feature `async`), as a `RecvStream`
+// over it, with the registration kept in the handle.
+#[cfg(feature = "async")]
+crate::future::stream_for!(Subscriber, Message<T>);
+
+// The subscriber never pins its fields.
+impl<T> Unpin for Subscriber<T> {}

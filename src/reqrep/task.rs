@@ -167,3 +167,20 @@ impl<Req, Rep> crate::future::sealed::StreamSource for Replier<Req, Rep> {
         crate::future::sealed::StreamSource::cancel(&self.rx, slot);
     }
 }
+
+/// The replier is a `Stream` of requests itself (feature `async`): its mpmc
+/// receiver's.
+#[cfg(feature = "async")]
+impl<Req, Rep> futures_core::Stream for Replier<Req, Rep> {
+    type Item = Request<Req, Rep>;
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Request<Req, Rep>>> {
+        std::pin::Pin::new(&mut self.get_mut().rx).poll_next(cx)
+    }
+}
+
+// The replier never pins its fields.
+impl<Req, Rep> Unpin for Replier<Req, Rep> {}

@@ -151,3 +151,41 @@ impl<T: Copy> crate::future::sealed::SinkTarget for super::Publisher<T> {
     /// Nothing to remove: the sink never registers a waker.
     fn cancel(&self, _slot: &mut crate::future::sealed::Slot) {}
 }
+
+// The subscriber is a `Stream` itself (feature `async`), as a `RecvStream`
+// over it (a lag is an `Err(Lagged(n))` item), with the registration kept
+// in the handle.
+#[cfg(feature = "async")]
+crate::future::stream_for!(Subscriber, Result<T, RecvError>, Copy);
+
+/// The publisher is a `Sink` itself (feature `async`): always ready, it
+/// publishes each item in `start_send` and has nothing to flush.
+#[cfg(feature = "async")]
+impl<T: Copy> futures_sink::Sink<T> for super::Publisher<T> {
+    type Error = crate::error::SendError<T>;
+
+    fn poll_ready(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn start_send(self: std::pin::Pin<&mut Self>, item: T) -> Result<(), Self::Error> {
+        self.send(item)
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}
