@@ -816,8 +816,6 @@ impl<T> Publisher<T> {
 
 impl<T> Drop for Publisher<T> {
     fn drop(&mut self) {
-        #[cfg(feature = "async")]
-        crate::future::cancel_sink(self, |s| &mut s.sink);
         let tail = self.tail.get();
         // Relaxed: read by the ring's drop, after the `Arc` synchronised.
         self.ring
@@ -827,6 +825,10 @@ impl<T> Drop for Publisher<T> {
         // last `tail` store happens before they see it.
         self.ring.publisher_gone.store(true, Ordering::Release);
         self.ring.not_empty.notify();
+        // Last: the sink's held item may panic as it drops, and the
+        // disconnection above must have happened by then.
+        #[cfg(feature = "async")]
+        crate::future::cancel_sink(self, |s| &mut s.sink);
     }
 }
 

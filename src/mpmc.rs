@@ -858,8 +858,6 @@ impl<T> Clone for Sender<T> {
 
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
-        #[cfg(feature = "async")]
-        crate::future::cancel_sink(self, |s| &mut s.sink);
         // AcqRel: the release half makes this sender's stamp stores visible
         // to a receiver that acquires the count 0 (pairs with the Acquire load
         // in `start_recv`); the acquire half continues the release sequence of
@@ -868,6 +866,10 @@ impl<T> Drop for Sender<T> {
             // Wake parked receivers so that they see the disconnection.
             self.ring.not_empty.notify();
         }
+        // Last: the sink's held item may panic as it drops, and the
+        // disconnection above must have happened by then.
+        #[cfg(feature = "async")]
+        crate::future::cancel_sink(self, |s| &mut s.sink);
     }
 }
 

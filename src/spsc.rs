@@ -575,13 +575,15 @@ impl<T> Sender<T> {
 
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
-        #[cfg(feature = "async")]
-        crate::future::cancel_sink(self, |s| &mut s.sink);
         // Release: pairs with the receiver's Acquire load of the flag; every
         // `tail` store of this handle happens before a receiver sees it set.
         self.ring.sender_gone.store(true, Ordering::Release);
         // Wake a parked receiver so that it sees the disconnection.
         self.ring.not_empty.notify();
+        // Last: the sink's held item may panic as it drops, and the
+        // disconnection above must have happened by then.
+        #[cfg(feature = "async")]
+        crate::future::cancel_sink(self, |s| &mut s.sink);
     }
 }
 

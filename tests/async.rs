@@ -861,6 +861,72 @@ mod streams {
         drop(tx);
     }
 
+    /// A sender dropped while its sink holds an item whose `Drop` panics still
+    /// disconnects first: the receivers see the end instead of waiting for
+    /// ever (the panic comes after the disconnection).
+    #[test]
+    fn a_panicking_held_item_does_not_keep_the_channel_connected() {
+        use futures::Sink;
+        use std::panic::{catch_unwind, AssertUnwindSafe};
+        use std::pin::Pin;
+        use std::task::Context;
+        use std::time::Duration;
+
+        struct Bomb(bool);
+        impl Drop for Bomb {
+            fn drop(&mut self) {
+                if self.0 {
+                    panic!("a held item panics as it drops");
+                }
+            }
+        }
+        /// Fills the one slot, holds a `Bomb(true)`, drops the sender.
+        fn hold_then_drop<S: Sink<Bomb> + Unpin>(mut tx: S) {
+            let waker = futures::task::noop_waker();
+            let mut cx = Context::from_waker(&waker);
+            assert!(Pin::new(&mut tx).start_send(Bomb(false)).is_ok());
+            assert!(Pin::new(&mut tx).poll_flush(&mut cx).is_ready());
+            assert!(Pin::new(&mut tx).start_send(Bomb(true)).is_ok());
+            assert!(Pin::new(&mut tx).poll_flush(&mut cx).is_pending(), "full");
+            assert!(catch_unwind(AssertUnwindSafe(|| drop(tx))).is_err());
+        }
+        let patience = Duration::from_secs(5);
+
+        let (tx, rx) = spsc::Builder::new(1).wait(Wait::Park).build::<Bomb>();
+        hold_then_drop(tx);
+        assert!(rx.recv_timeout(patience).is_ok());
+        assert_eq!(
+            rx.recv_timeout(patience).err(),
+            Some(ringbus::RecvTimeoutError::Disconnected)
+        );
+
+        let (tx, rx) = mpmc::Builder::new(1).wait(Wait::Park).build::<Bomb>();
+        hold_then_drop(tx);
+        assert!(rx.recv_timeout(patience).is_ok());
+        assert_eq!(
+            rx.recv_timeout(patience).err(),
+            Some(ringbus::RecvTimeoutError::Disconnected)
+        );
+
+        let (tx, mut sub) = broadcast::Builder::new(1).wait(Wait::Park).build::<Bomb>();
+        hold_then_drop(tx);
+        assert!(sub.recv_timeout(patience).is_ok());
+        assert_eq!(
+            sub.recv_timeout(patience).err(),
+            Some(ringbus::RecvTimeoutError::Disconnected)
+        );
+
+        let (tx, mut sub) = broadcast::Builder::new(1)
+            .wait(Wait::Park)
+            .build_multi::<Bomb>();
+        hold_then_drop(tx);
+        assert!(sub.recv_timeout(patience).is_ok());
+        assert_eq!(
+            sub.recv_timeout(patience).err(),
+            Some(ringbus::RecvTimeoutError::Disconnected)
+        );
+    }
+
     /// An mpmc sender stays `Sync` for a `T` that is `Send` but not `Sync`,
     /// although it can hold a pending item as a `Sink`.
     #[test]

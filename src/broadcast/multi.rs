@@ -335,8 +335,6 @@ impl<T> Clone for MultiPublisher<T> {
 
 impl<T> Drop for MultiPublisher<T> {
     fn drop(&mut self) {
-        #[cfg(feature = "async")]
-        crate::future::cancel_sink(self, |s| &mut s.sink);
         // AcqRel: the last publisher's flag store below then happens after
         // every publisher's marks (release sequence of the count).
         if self.ring.publishers.fetch_sub(1, Ordering::AcqRel) == 1 {
@@ -344,6 +342,10 @@ impl<T> Drop for MultiPublisher<T> {
             self.ring.publisher_gone.store(true, Ordering::Release);
             self.ring.not_empty.notify();
         }
+        // Last: the sink's held item may panic as it drops, and the
+        // disconnection above must have happened by then.
+        #[cfg(feature = "async")]
+        crate::future::cancel_sink(self, |s| &mut s.sink);
     }
 }
 
