@@ -82,33 +82,6 @@ impl<T> crate::select::sealed::Source for Subscriber<T> {
 
 impl<T> crate::select::Selectable for Subscriber<T> {}
 
-/// A receive for the stream form: a lag is an item, disconnection the end.
-#[cfg(feature = "async")]
-struct Next<'a, T>(&'a mut Subscriber<T>);
-
-#[cfg(feature = "async")]
-impl<T: Copy> Poller for Next<'_, T> {
-    type Output = Result<Result<T, RecvError>, crate::error::RecvError>;
-
-    fn signal(&self) -> &Signal {
-        &self.0.ring.not_empty
-    }
-
-    fn wait(&self) -> Wait {
-        self.0.ring.wait
-    }
-
-    #[inline]
-    fn attempt(&mut self) -> Option<Self::Output> {
-        match self.0.try_recv() {
-            Ok(value) => Some(Ok(Ok(value))),
-            Err(TryRecvError::Empty) => None,
-            Err(TryRecvError::Lagged(missed)) => Some(Ok(Err(RecvError::Lagged(missed)))),
-            Err(TryRecvError::Disconnected) => Some(Err(crate::error::RecvError)),
-        }
-    }
-}
-
 /// The stream yields `Ok(message)`, and `Err(RecvError::Lagged(n))` once
 /// after `n` messages were overwritten unread (then the oldest still held);
 /// it ends once everything is read and the publisher is gone, so it never
@@ -122,7 +95,13 @@ impl<T: Copy> crate::future::sealed::StreamSource for Subscriber<T> {
         slot: &mut crate::future::sealed::Slot,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Result<Self::Item, crate::error::RecvError>> {
-        slot.0.poll(&mut Next(self), cx)
+        // `recv_async`'s poll; only disconnection ends the stream.
+        slot.0
+            .poll(&mut Recv(self), cx)
+            .map(|received| match received {
+                Err(RecvError::Disconnected) => Err(crate::error::RecvError),
+                lag_or_message => Ok(lag_or_message),
+            })
     }
 
     fn cancel(&self, slot: &mut crate::future::sealed::Slot) {
