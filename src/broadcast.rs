@@ -18,8 +18,12 @@
 //!   When the publisher drops, subscribers drain what is left, then get
 //!   `Disconnected`.
 //! - Every published message is dropped exactly once, not once per
-//!   subscriber: when the publisher reuses its slot (every subscriber has
-//!   passed it by then) or when the last handle drops.
+//!   subscriber: when the last subscriber passes it (on that subscriber's
+//!   thread: the move past it, the drop of its [`Sample`] or [`Batch`],
+//!   or the subscriber's own drop, runs the message's `Drop`), or when the
+//!   last handle drops. A subscriber that leaves thus drops at once the
+//!   unread messages nobody else needs. (A `T` without drop glue, such as
+//!   `u64`, is simply overwritten, at no cost.)
 //! - [`Publisher::loan`] lends the next slot to be written in place.
 //! - [`lossy`] is the variant whose publisher never waits: a subscriber that
 //!   falls a whole ring behind loses messages and is told how many.
@@ -55,8 +59,9 @@
 //! Why nothing is lost or duplicated: a slot is written only when no cursor
 //! can reach its old message, and read only below a `tail` that was
 //! published after the write; each subscriber's cursor moves one by one over
-//! every sequence. The publisher alone drops old messages, just before it
-//! reuses their slot.
+//! every sequence. For a `T` with drop glue, the subscriber that passes a
+//! message last drops it, and the publisher gates on what was dropped
+//! rather than on the cursors (see `reap.rs`).
 //!
 //! # Example
 //!
@@ -102,6 +107,7 @@ use crate::wait::{self, Signal, Wait};
 mod cursors;
 pub mod lossy;
 mod multi;
+mod reap;
 mod task;
 
 pub use multi::MultiPublisher;
@@ -176,7 +182,6 @@ impl Builder {
             ring: ring.clone(),
             tail: Cell::new(0),
             gate: Cell::new(0),
-            emptied: Cell::new(None),
             pace: Cell::new(Pace::default()),
             lent: Cell::new(false),
             #[cfg(feature = "async")]
@@ -230,9 +235,13 @@ struct Ring<T> {
     cursors: Cursors,
     /// Set when the publisher drops.
     publisher_gone: AtomicBool,
-    /// Set when the publisher drops if the slot at `tail` holds no message
-    /// (a loan emptied it), so that the ring's drop skips it.
-    tail_slot_empty: AtomicBool,
+    /// For a `T` with drop glue: every message before this sequence has
+    /// been dropped (its slot is empty), and only slots before it may be
+    /// written again. Stored only by the reaper (see `reap.rs`).
+    reaped: CachePadded<AtomicUsize>,
+    /// For a `T` with drop glue: reaps asked for since the running reaper
+    /// last looked; 0 when no reap runs (see `reap.rs`).
+    reap_requests: CachePadded<AtomicUsize>,
     /// Where subscribers park while they have read everything.
     not_empty: CachePadded<Signal>,
     /// Where the publisher parks while the slowest subscriber is a whole ring
@@ -245,8 +254,9 @@ struct Ring<T> {
     wait: Wait,
     /// `capacity - 1`: maps a sequence to its slot.
     mask: usize,
-    /// The slots. The last `min(tail, capacity)` sequences are initialised
-    /// (but see `tail_slot_empty`).
+    /// The slots. For a `T` with drop glue, exactly the sequences from
+    /// `reaped` to `tail` hold messages; for any other `T`, a slot is simply
+    /// overwritten.
     slots: Box<[UnsafeCell<MaybeUninit<T>>]>,
     /// Multi-publisher form only (else empty): per slot, `s + 1` once
     /// message `s` is written there. With several publishers `tail` counts
@@ -282,7 +292,8 @@ impl<T> Ring<T> {
             tail: CachePadded::new(AtomicUsize::new(0)),
             cursors: Cursors::new(),
             publisher_gone: AtomicBool::new(false),
-            tail_slot_empty: AtomicBool::new(false),
+            reaped: CachePadded::new(AtomicUsize::new(0)),
+            reap_requests: CachePadded::new(AtomicUsize::new(0)),
             not_empty: CachePadded::new(Signal::new()),
             not_full: CachePadded::new(Signal::new()),
             full_waits: CachePadded::new(AtomicUsize::new(0)),
@@ -335,24 +346,19 @@ impl<T> Ring<T> {
 impl<T> Drop for Ring<T> {
     fn drop(&mut self) {
         if !mem::needs_drop::<T>() {
-            // Nothing to drop, and the publisher kept no record of the slot
-            // a loan emptied (see `Publisher::emptied`).
+            // Nothing to drop, and nobody kept count of what was reaped.
             return;
         }
-        // Relaxed: `&mut self`: every handle is gone, and dropping the last
-        // `Arc` ordered their stores before this point.
+        // Relaxed (both): `&mut self`: every handle is gone, and dropping the
+        // last `Arc` ordered their stores before this point. With many
+        // publishers `tail` counts claims, but every claim was written at
+        // once, so the messages run up to it here too.
         let tail = self.tail.load(Ordering::Relaxed);
-        let mut sequence = tail.saturating_sub(self.capacity());
-        // Relaxed: as `tail` above (`&mut self`).
-        if self.tail_slot_empty.load(Ordering::Relaxed) && tail >= self.capacity() {
-            // The oldest slot is the one at `tail`, emptied by a loan.
-            sequence += 1;
-        }
+        let reaped = self.reaped.load(Ordering::Relaxed);
         let ring = &*self;
-        // The last `capacity` sequences before `tail` hold the messages
-        // published last (minus the one a loan emptied): the publisher drops
-        // a message only when it reuses its slot.
-        crate::leftovers::drop_each(sequence, tail, &|sequence| {
+        // The sequences from `reaped` to `tail` hold the messages that some
+        // subscriber had not passed, or that nobody reaped yet.
+        crate::leftovers::drop_each(reaped, tail, &|sequence| {
             let slot = ring.slot(sequence);
             // SAFETY: so each holds a message; `drop_each` visits each once.
             slot.with_mut(|slot| unsafe { (*slot).assume_init_drop() });
@@ -368,15 +374,10 @@ pub struct Publisher<T> {
     ring: Arc<Ring<T>>,
     /// The next sequence to write; always in sync with `ring.tail`.
     tail: Cell<usize>,
-    /// The slowest cursor as last seen: a lower bound, rescanned when the
-    /// ring looks full.
+    /// The first sequence whose slot may not be free, as last seen: the
+    /// slowest cursor (or, for a `T` with drop glue, `reaped`). A lower
+    /// bound, refreshed when the ring looks full.
     gate: Cell<usize>,
-    /// The sequence whose slot `empty_slot` emptied last. The slot at `tail`
-    /// holds a message unless `tail` is on the first lap or equals this (a
-    /// loan emptied it and was dropped unpublished). Kept only for a `T` with
-    /// drop glue: every other `T` is simply overwritten, and the send path
-    /// then keeps no bookkeeping at all.
-    emptied: Cell<Option<usize>>,
     /// Whether to pause before polling the cursors again (see `wait::pace`).
     pace: Cell<Pace>,
     /// Whether a [`Loan`] holds the slot at `tail`. Loans and sends take
@@ -546,6 +547,12 @@ impl<T> Publisher<T> {
             return true;
         }
         // The cached gate is a lower bound: the ring is *possibly* full.
+        if mem::needs_drop::<T>() {
+            // The gate is what was reaped (see `reap.rs`); the publisher
+            // never reaps here (it may be under the `not_full` lock).
+            self.gate.set(self.ring.reaped());
+            return self.gate_open();
+        }
         let tail = self.tail.get();
         let capacity = self.ring.capacity();
         let lag = self.ring.cursors.lag(tail);
@@ -560,60 +567,19 @@ impl<T> Publisher<T> {
         self.tail.get().wrapping_sub(self.gate.get()) < self.ring.capacity()
     }
 
-    /// Drops the old message in the slot at `tail`, if any, leaving it empty.
-    /// Only after `has_room` said yes.
-    #[inline]
-    fn empty_slot(&self) {
-        drop(self.take_slot());
-    }
-
-    /// Moves the old message out of the slot at `tail`, if any, and marks
-    /// the slot empty. Only after `has_room` said yes.
-    ///
-    /// The caller drops the message, and only once the publisher's state is
-    /// whole again (the slot marked empty, or the new message published):
-    /// its `Drop` may run user code that sends on this publisher again, or
-    /// panics, and either must find no message in the slot to drop twice.
-    #[inline]
-    fn take_slot(&self) -> Option<T> {
-        if !mem::needs_drop::<T>() {
-            return None;
-        }
-        let tail = self.tail.get();
-        if self.slot_is_empty(tail) {
-            return None;
-        }
-        let slot = self.ring.slot(tail);
-        // Every cursor is past the old message (`has_room`'s Acquire scan
-        // pairs with the subscribers' Release cursor stores).
-        // SAFETY: so nobody reads it any more; it was initialised (see
-        // `slot_is_empty`) and is moved out once, here: `emptied` says so
-        // before anything else can look at the slot.
-        let old = slot.with(|slot| unsafe { (*slot).assume_init_read() });
-        self.emptied.set(Some(tail));
-        Some(old)
-    }
-
-    /// Whether the slot at `tail` (the next to write) holds no message: on
-    /// the first lap, or after `empty_slot` emptied it. Exact only for a `T`
-    /// with drop glue (see `emptied`).
-    #[inline]
-    fn slot_is_empty(&self, tail: usize) -> bool {
-        tail < self.ring.capacity() || self.emptied.get() == Some(tail)
-    }
-
     /// Writes `value` at `tail` and publishes it. Only after `has_room`.
     #[inline(always)]
     fn write(&self, value: T) {
         self.assert_not_lent();
-        let old = self.take_slot();
         let slot = self.ring.slot(self.tail.get());
-        // SAFETY: the slot is empty and no subscriber reads it until `tail`
-        // moves past it.
+        // `has_room` saw every cursor past the slot's old message (its
+        // Acquire scan pairs with the subscribers' Release cursor stores) or,
+        // for a `T` with drop glue, the message reaped (its Acquire load of
+        // `reaped` pairs with the reaper's Release store, after the move).
+        // SAFETY: so no subscriber reads the slot, which holds nothing to
+        // drop, until `tail` moves past it.
         slot.with_mut(|slot| unsafe { (*slot).write(value) });
         self.publish();
-        // Last: see `take_slot`.
-        drop(old);
     }
 
     /// Panics if a [`Loan`] holds the slot at `tail`: writing there would
@@ -626,21 +592,14 @@ impl<T> Publisher<T> {
         }
     }
 
-    /// Lends the slot at `tail`, dropping the old message in it. Only after
-    /// `has_room` said yes.
-    ///
-    /// The loan exists before the old message drops: that `Drop` may run
-    /// user code that sends on this publisher, which must find the slot
-    /// lent (and panic) rather than take it and move `tail` under the loan.
-    /// If the `Drop` panics, the loan drops while unwinding and ends.
-    fn lend_emptied(&self) -> Loan<'_, T> {
+    /// Lends the slot at `tail`. Only after `has_room` said yes: the slot
+    /// holds nothing to drop (see `write`).
+    fn lend(&self) -> Loan<'_, T> {
         self.lent.set(true);
-        let loan = Loan {
+        Loan {
             publisher: self,
             written: false,
-        };
-        self.empty_slot();
-        loan
+        }
     }
 
     /// Publishes the (written) slot at `tail`.
@@ -685,9 +644,33 @@ impl<T> Publisher<T> {
     #[track_caller]
     pub fn loan(&self) -> Loan<'_, T> {
         self.assert_not_lent();
-        // Without a subscriber there is room: the gate is open.
-        let _ = self.wait_for_room(None);
-        self.lend_emptied()
+        if self.wait_for_room(None) == Some(Err(())) {
+            // No subscriber: the slot is lent all the same.
+            self.free_slot_unsubscribed();
+        }
+        self.lend()
+    }
+
+    /// Makes the slot at `tail` free when no subscriber is left. Without
+    /// drop glue the gate is open then (no cursor holds it back). With it,
+    /// the messages published since the last reap are reaped here (nobody
+    /// reads them); if another thread's reap is running, it serves this
+    /// request, so we wait for it a moment. Not from `wait_for_room`, which
+    /// may run under the `not_full` lock the reaper notifies.
+    #[cold]
+    fn free_slot_unsubscribed(&self) {
+        if !mem::needs_drop::<T>() {
+            // The last leaver's uncount, which `wait_for_room` acquired,
+            // ordered its reads before our write.
+            return;
+        }
+        while !self.gate_open() {
+            self.ring.reap();
+            self.gate.set(self.ring.reaped());
+            if !self.gate_open() {
+                crate::sync::yield_now();
+            }
+        }
     }
 
     /// Lends the next slot if there is room now.
@@ -714,7 +697,7 @@ impl<T> Publisher<T> {
     pub fn try_loan(&self) -> Result<Loan<'_, T>, TrySendError<()>> {
         self.assert_not_lent();
         self.start_send()?;
-        Ok(self.lend_emptied())
+        Ok(self.lend())
     }
 
     /// Makes a subscriber that receives every message published after this
@@ -730,7 +713,13 @@ impl<T> Publisher<T> {
     /// ```
     pub fn subscribe(&self) -> Subscriber<T> {
         // On the publisher's thread: `tail` cannot move meanwhile.
-        Subscriber::join(self.ring.clone(), self.tail.get())
+        let subscriber = Subscriber::join(self.ring.clone(), self.tail.get());
+        if mem::needs_drop::<T>() {
+            // Messages published after the last subscriber's reap, which
+            // nobody will pass (see `reap.rs`).
+            self.ring.reap();
+        }
+        subscriber
     }
 
     /// The number of slots, a power of two.
@@ -757,7 +746,11 @@ impl<T> Publisher<T> {
     /// ```
     pub fn len(&self) -> usize {
         let lag = self.ring.cursors.lag(self.tail.get());
-        self.gate.set(self.tail.get().wrapping_sub(lag));
+        if !mem::needs_drop::<T>() {
+            // The slowest cursor is the gate, as in `has_room`. (With drop
+            // glue the gate is `reaped`, which may still be behind it.)
+            self.gate.set(self.tail.get().wrapping_sub(lag));
+        }
         lag
     }
 
@@ -779,7 +772,7 @@ impl<T> Publisher<T> {
     /// assert!(publisher.is_full());
     /// ```
     pub fn is_full(&self) -> bool {
-        self.ring.cursors.live() != 0 && self.len() == self.capacity()
+        matches!(self.start_send(), Err(TrySendError::Full(())))
     }
 
     /// The number of subscribers alive now.
@@ -816,11 +809,6 @@ impl<T> Publisher<T> {
 
 impl<T> Drop for Publisher<T> {
     fn drop(&mut self) {
-        let tail = self.tail.get();
-        // Relaxed: read by the ring's drop, after the `Arc` synchronised.
-        self.ring
-            .tail_slot_empty
-            .store(self.emptied.get() == Some(tail), Ordering::Relaxed);
         // Release: pairs with the subscribers' Acquire load of the flag; the
         // last `tail` store happens before they see it.
         self.ring.publisher_gone.store(true, Ordering::Release);
@@ -865,7 +853,8 @@ impl<T> Loan<'_, T> {
         // While `lent` is set the publisher neither writes this slot nor
         // lends it again (`assert_not_lent`), and subscribers stop before it.
         // SAFETY: so only this loan touches the slot, which is empty: `loan`
-        // emptied it and `clear` dropped any earlier write.
+        // found it free (see `Publisher::write`) and `clear` dropped any
+        // earlier write.
         slot.with_mut(|slot| unsafe { (*slot).write(value) })
     }
 
@@ -1181,7 +1170,11 @@ impl<T> Subscriber<T> {
             .cursors
             .entry(&self.entry)
             .store(self.cursor, Ordering::Release);
-        if self.ring.wait.may_sleep() {
+        if mem::needs_drop::<T>() {
+            // Drop what every subscriber has now passed; the reaper wakes
+            // the publisher, which waits for `reaped` to move.
+            self.ring.reap();
+        } else if self.ring.wait.may_sleep() {
             self.ring.not_full.notify();
         }
     }
@@ -1298,6 +1291,10 @@ impl<T> Drop for Subscriber<T> {
         #[cfg(feature = "async")]
         self.stream.0.cancel(&self.ring.not_empty);
         self.ring.cursors.leave(&self.entry);
+        if mem::needs_drop::<T>() {
+            // This subscriber's unread messages, if nobody else needs them.
+            self.ring.reap();
+        }
         // The publisher may be waiting for this subscriber: wake it.
         self.ring.not_full.notify();
     }

@@ -240,17 +240,57 @@ fn every_message_dropped_once_not_once_per_subscriber() {
             break;
         }
     }
+    assert_eq!(count(&drops), 0, "`c` has read none of the 4");
     drop(c);
+    assert_eq!(count(&drops), 4, "`c` was the last to need them");
     for _ in 0..6 {
         publisher.send(Counted(drops.clone())).unwrap();
         drop(a.recv().unwrap());
         drop(b.recv().unwrap());
     }
     let sent = 4 + 6;
-    // Messages still in slots wait for reuse or the last handle.
-    assert!(count(&drops) <= sent);
+    assert_eq!(count(&drops), sent);
     drop((publisher, a, b));
     assert_eq!(count(&drops), sent);
+}
+
+/// Issue 4: a message is dropped "when the last subscriber passes it", with
+/// every handle still alive: not when its slot is reused. Whoever passes it
+/// last (a sample, a batch, a clone, a leaver) drops it.
+#[test]
+fn a_message_is_dropped_when_the_last_subscriber_passes_it() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let (publisher, mut a) = broadcast::channel(8);
+    let mut b = a.clone();
+    publisher.send(Counted(drops.clone())).unwrap();
+    drop(a.recv().unwrap());
+    assert_eq!(count(&drops), 0, "`b` has not passed it");
+    drop(b.recv().unwrap());
+    assert_eq!(count(&drops), 1, "both passed it");
+
+    // A batch passes all of its messages when it drops.
+    for _ in 0..3 {
+        publisher.send(Counted(drops.clone())).unwrap();
+    }
+    drop(b.recv_batch().unwrap());
+    assert_eq!(count(&drops), 1, "`a` has not passed them");
+    let mut c = a.clone(); // starts where `a` stands: needs them too
+    assert_eq!(a.recv_batch().unwrap().len(), 3);
+    assert_eq!(count(&drops), 1, "the clone has not passed them");
+    drop(c.recv().unwrap());
+    assert_eq!(count(&drops), 2, "the clone passed the first");
+    drop(c); // its leaving passes the other two
+    assert_eq!(count(&drops), 4);
+
+    // Across threads: a subscriber on another thread passes it last.
+    publisher.send(Counted(drops.clone())).unwrap();
+    drop(a.recv().unwrap());
+    std::thread::spawn(move || drop(b.recv().unwrap()))
+        .join()
+        .unwrap();
+    assert_eq!(count(&drops), 5);
+    drop((publisher, a));
+    assert_eq!(count(&drops), 5, "nothing left to drop");
 }
 
 #[test]
@@ -263,8 +303,11 @@ fn unread_messages_dropped_once_whichever_handle_goes_last() {
             publisher.send(Counted(drops.clone())).unwrap();
         }
         if publisher_last {
-            drop((subscriber, other));
-            assert_eq!(count(&drops), 0);
+            drop(subscriber);
+            assert_eq!(count(&drops), 0, "`other` has not read them");
+            // The last subscriber leaves: nobody can read them any more.
+            drop(other);
+            assert_eq!(count(&drops), 2);
             drop(publisher);
         } else {
             drop(publisher);
@@ -297,8 +340,8 @@ fn loans_publish_in_place_and_abandoned_loans_leak_nothing() {
         assert!(!publisher.try_loan().unwrap().publish());
     }
     // Every abandoned value (two per round) is gone, and so is every
-    // published one whose slot a later loan reused (all but the last).
-    assert_eq!(count(&drops), 5 * 2 + 4);
+    // published one: the subscriber passed it.
+    assert_eq!(count(&drops), 5 * 3);
     drop((publisher, subscriber));
     assert_eq!(count(&drops), 5 * 3);
 }
@@ -381,51 +424,6 @@ fn abandoned_loan_value_may_send_from_its_drop() {
     drop(loan);
     assert!(subscriber.try_recv().unwrap().0.is_none());
     assert!(matches!(subscriber.try_recv(), Err(TryRecvError::Empty)));
-}
-
-/// A loan drops the old message of the slot it lends. If that message's
-/// `Drop` sends on the same publisher, the send must not take the slot and
-/// move `tail` under the loan (the loan would then write a slot it never
-/// checked for room): it finds the slot lent and panics, the loan ends while
-/// unwinding, and the publisher is whole afterwards. (The first version of
-/// `loan(&self)` let the send through.)
-#[test]
-fn a_send_from_the_drop_a_loan_causes_finds_the_slot_lent() {
-    use std::cell::Cell;
-    use std::rc::Rc;
-
-    struct Echo(Option<Rc<Publisher<Echo>>>, Rc<Cell<usize>>);
-    impl Drop for Echo {
-        fn drop(&mut self) {
-            self.1.set(self.1.get() + 1);
-            if let Some(publisher) = self.0.take() {
-                let _ = publisher.send(Echo(None, self.1.clone()));
-            }
-        }
-    }
-    let drops = Rc::new(Cell::new(0));
-    let (publisher, mut subscriber) = broadcast::channel::<Echo>(1);
-    let publisher = Rc::new(publisher);
-    publisher
-        .send(Echo(Some(publisher.clone()), drops.clone()))
-        .unwrap();
-    drop(subscriber.recv().unwrap()); // read: its slot may be reused
-    let lent = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        drop(publisher.loan()); // drops the old message: it sends
-    }));
-    assert!(lent.is_err(), "the echo's send took the lent slot");
-    // The old message and the echo it tried to send: each dropped once.
-    assert_eq!(drops.get(), 2);
-    assert!(matches!(subscriber.try_recv(), Err(TryRecvError::Empty)));
-    // Whole again: the loan ended while unwinding.
-    let mut loan = publisher.loan();
-    loan.write(Echo(None, drops.clone()));
-    assert!(loan.publish());
-    assert!(subscriber.recv().unwrap().0.is_none());
-    publisher.send(Echo(None, drops.clone())).unwrap();
-    assert!(subscriber.recv().unwrap().0.is_none());
-    drop((publisher, subscriber));
-    assert_eq!(drops.get(), 4);
 }
 
 #[test]
@@ -587,10 +585,16 @@ fn multi_publisher_drops_every_message_once() {
         drop(subscriber.recv().unwrap());
         drop(subscriber.recv().unwrap());
     }
+    assert_eq!(
+        count(&drops),
+        20,
+        "each dropped as the subscriber passed it"
+    );
     other.send(Counted(drops.clone())).unwrap();
     drop((publisher, other));
-    assert_eq!(count(&drops), 21 - 4);
+    assert_eq!(count(&drops), 20);
     assert!(subscriber.recv().is_ok());
+    assert_eq!(count(&drops), 21);
     assert!(subscriber.recv().is_err());
     drop(subscriber);
     assert_eq!(count(&drops), 21);
@@ -655,9 +659,9 @@ impl Drop for Tricky {
     }
 }
 
-/// The old message a send replaces may send again from its `Drop` (through
-/// a thread-local publisher): the publisher is whole by then, and every
-/// message is dropped exactly once.
+/// A message's `Drop` may send on the same publisher (through a
+/// thread-local one): it runs when the subscriber passes the message, after
+/// the message left the ring, so the send finds room and goes out once.
 #[test]
 fn a_message_whose_drop_sends_again_is_dropped_once() {
     let (publisher, mut subscriber) = broadcast::channel::<Tricky>(1);
@@ -665,18 +669,24 @@ fn a_message_whose_drop_sends_again_is_dropped_once() {
     let send = |m| RESEND_ON.with(|p| p.get().unwrap().send(m).ok().unwrap());
     send(Tricky::new(101, OnDrop::Resend(102)));
     assert_eq!(subscriber.recv().unwrap().id, 101);
-    // Replaces 101, whose drop tries to send 102 (the ring is full again
-    // by then: 102 comes back and is dropped).
+    // Passing 101 dropped it, and its drop sent 102 into the freed slot.
+    assert_eq!((dropped(101), dropped(102)), (1, 0));
+    assert_eq!(subscriber.recv().unwrap().id, 102);
+    assert_eq!(dropped(102), 1);
     send(Tricky::new(103, OnDrop::Nothing));
     assert_eq!(subscriber.recv().unwrap().id, 103);
+    assert_eq!(dropped(103), 1);
     drop(subscriber);
-    assert_eq!((dropped(101), dropped(102)), (1, 1));
-    assert_eq!(dropped(103), 0, "still in the ring");
+    for id in 101..=103 {
+        assert_eq!(dropped(id), 1, "message {id}");
+    }
 }
 
-/// The old message a send replaces may panic in its `Drop`: the send
-/// panics, but the new message was published, and no message is dropped
-/// twice, by a later send or by the ring's drop. Single and multi publisher.
+/// A message's `Drop` may panic: the panic comes out where the subscriber
+/// passes the message (the sample's drop), the message counts as dropped,
+/// and the ring goes on: later messages are still dropped as they are
+/// passed (the reap did not stay taken), and none twice by the ring's drop.
+/// Single and multi publisher.
 #[test]
 fn a_message_whose_drop_panics_is_dropped_once() {
     use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -693,22 +703,89 @@ fn a_message_whose_drop_panics_is_dropped_once() {
             send = Box::new(move |m| publisher.send(m).ok().unwrap());
         }
         send(Tricky::new(base + 1, OnDrop::Panic));
-        assert_eq!(subscriber.recv().unwrap().id, base + 1);
-        let replaced = catch_unwind(AssertUnwindSafe(|| {
-            send(Tricky::new(base + 2, OnDrop::Nothing))
+        let passed = catch_unwind(AssertUnwindSafe(|| {
+            assert_eq!(subscriber.recv().unwrap().id, base + 1);
         }));
-        assert!(replaced.is_err(), "the old message's drop panicked");
-        assert_eq!(
-            subscriber.recv().unwrap().id,
-            base + 2,
-            "published all the same"
-        );
-        send(Tricky::new(base + 3, OnDrop::Nothing)); // replaces base + 2
-        drop((send, subscriber)); // the ring drops base + 3
+        assert!(passed.is_err(), "the message's drop panicked");
+        assert_eq!(dropped(base + 1), 1);
+        send(Tricky::new(base + 2, OnDrop::Nothing)); // the slot is free
+        assert_eq!(subscriber.recv().unwrap().id, base + 2);
+        assert_eq!(dropped(base + 2), 1, "reaping goes on after the panic");
+        send(Tricky::new(base + 3, OnDrop::Nothing));
+        drop((send, subscriber)); // the last subscriber leaves: drops it
         for id in base + 1..=base + 3 {
             assert_eq!(dropped(id), 1, "message {id} (multi: {multi})");
         }
     }
+}
+
+/// Of several messages one subscriber passes at once (a batch, or its
+/// leaving), one panics in its `Drop`: the others are still dropped.
+#[test]
+fn passed_messages_all_dropped_when_one_panics() {
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+    let (publisher, mut subscriber) = broadcast::channel::<Tricky>(4);
+    for (id, on_drop) in [
+        (501, OnDrop::Nothing),
+        (502, OnDrop::Panic),
+        (503, OnDrop::Nothing),
+    ] {
+        publisher.send(Tricky::new(id, on_drop)).ok().unwrap();
+    }
+    let passed = catch_unwind(AssertUnwindSafe(|| {
+        assert_eq!(subscriber.recv_batch().unwrap().len(), 3);
+    }));
+    assert!(passed.is_err());
+    for id in 501..=503 {
+        assert_eq!(dropped(id), 1, "message {id}");
+    }
+    publisher
+        .send(Tricky::new(504, OnDrop::Nothing))
+        .ok()
+        .unwrap();
+    drop(subscriber.recv().unwrap());
+    assert_eq!(dropped(504), 1);
+}
+
+/// A message's `Drop` that sends on the publisher while a loan of it is
+/// alive finds the slot lent and panics (the send may not take the slot and
+/// move `tail` under the loan); the loan is unharmed and publishes after.
+#[test]
+fn a_send_from_a_drop_while_a_loan_is_alive_finds_the_slot_lent() {
+    use std::cell::Cell;
+    use std::rc::Rc;
+
+    struct Echo(Option<Rc<Publisher<Echo>>>, Rc<Cell<usize>>);
+    impl Drop for Echo {
+        fn drop(&mut self) {
+            self.1.set(self.1.get() + 1);
+            if let Some(publisher) = self.0.take() {
+                let _ = publisher.send(Echo(None, self.1.clone()));
+            }
+        }
+    }
+    let drops = Rc::new(Cell::new(0));
+    let (publisher, mut subscriber) = broadcast::channel::<Echo>(2);
+    let publisher = Rc::new(publisher);
+    publisher
+        .send(Echo(Some(publisher.clone()), drops.clone()))
+        .unwrap();
+    let mut loan = publisher.loan();
+    let passed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        drop(subscriber.recv().unwrap()); // drops the echo: it sends
+    }));
+    assert!(passed.is_err(), "the echo's send took the lent slot");
+    // The echo and the message it tried to send: each dropped once.
+    assert_eq!(drops.get(), 2);
+    assert!(matches!(subscriber.try_recv(), Err(TryRecvError::Empty)));
+    loan.write(Echo(None, drops.clone()));
+    assert!(loan.publish());
+    assert!(subscriber.recv().unwrap().0.is_none());
+    assert_eq!(drops.get(), 3);
+    publisher.send(Echo(None, drops.clone())).unwrap();
+    assert!(subscriber.recv().unwrap().0.is_none());
+    drop((publisher, subscriber));
+    assert_eq!(drops.get(), 4);
 }
 
 /// Messages left in the ring are all dropped when it goes, even if one's
@@ -733,4 +810,71 @@ fn leftovers_all_dropped_when_one_panics() {
     for id in 401..=403 {
         assert_eq!(dropped(id), 1, "message {id}");
     }
+}
+
+/// Messages with drop glue through a small ring, the publisher waiting for
+/// the reap: two subscribers on their own threads, single and multi
+/// publisher, each waiting strategy that sleeps or yields. Each message is
+/// dropped once, and every one by the time both subscribers have read it,
+/// with every handle still alive.
+#[test]
+fn messages_with_drop_glue_stream_through_a_small_ring() {
+    const N: usize = 10_000;
+    for wait in [Wait::Park, Wait::Backoff, Wait::Yield] {
+        for multi in [false, true] {
+            let drops = Arc::new(AtomicUsize::new(0));
+            let builder = broadcast::Builder::new(4).wait(wait);
+            let (send, first): (Box<dyn Fn(usize)>, _) = if multi {
+                let (publisher, first) = builder.build_multi::<(usize, Counted)>();
+                let drops = drops.clone();
+                (
+                    Box::new(move |i| publisher.send((i, Counted(drops.clone()))).ok().unwrap()),
+                    first,
+                )
+            } else {
+                let (publisher, first) = builder.build::<(usize, Counted)>();
+                let drops = drops.clone();
+                (
+                    Box::new(move |i| publisher.send((i, Counted(drops.clone()))).ok().unwrap()),
+                    first,
+                )
+            };
+            let readers = [first.clone(), first].map(|mut subscriber| {
+                thread::spawn(move || {
+                    for i in 0..N {
+                        assert_eq!(subscriber.recv().unwrap().0, i);
+                    }
+                    subscriber
+                })
+            });
+            (0..N).for_each(&send);
+            let subscribers = readers.map(|reader| reader.join().unwrap());
+            assert_eq!(count(&drops), N, "{wait:?}, multi: {multi}");
+            drop((send, subscribers));
+            assert_eq!(count(&drops), N);
+        }
+    }
+}
+
+/// With no subscriber a loan is still granted, and what it publishes nobody
+/// reads: the next loan finds that message still in its slot (nobody passed
+/// it) and drops it first, rather than write over it.
+#[test]
+fn loans_without_subscribers_drop_what_they_published() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let (publisher, subscriber) = broadcast::channel::<Counted>(1);
+    drop(subscriber);
+    for published in 1..=3 {
+        let mut loan = publisher.loan();
+        loan.write(Counted(drops.clone()));
+        assert!(loan.publish());
+        assert_eq!(count(&drops), published - 1, "the one before is gone");
+    }
+    let mut late = publisher.subscribe();
+    assert_eq!(count(&drops), 3, "a subscriber never sees the old ones");
+    publisher.send(Counted(drops.clone())).unwrap();
+    drop(late.recv().unwrap());
+    assert_eq!(count(&drops), 4);
+    drop((publisher, late));
+    assert_eq!(count(&drops), 4);
 }

@@ -202,3 +202,114 @@ fn async_send_woken_by_receive() {
         drop(feed.join().unwrap());
     });
 }
+
+/// Issue 4: a message is dropped when the last subscriber passes it, by that
+/// subscriber, while every handle lives. Two subscribers on two threads,
+/// capacity 1 and two messages: the publisher waits for the reap (not only
+/// for the cursors) and is woken by the reaper; the two subscribers' reap
+/// requests race, and neither is lost.
+#[test]
+fn last_subscriber_to_pass_a_message_drops_it() {
+    model(|| {
+        let count = counter();
+        let (publisher, first) = broadcast::Builder::new(1)
+            .wait(Wait::Park)
+            .build::<Counted>();
+        let second = first.clone();
+        let readers = [first, second].map(|mut subscriber| {
+            thread::spawn(move || {
+                let ids: Vec<_> = (0..2).map(|_| subscriber.recv().unwrap().id).collect();
+                (ids, subscriber) // alive: its leaving would reap too
+            })
+        });
+        publisher.send(Counted::new(0, &count)).unwrap();
+        publisher.send(Counted::new(1, &count)).unwrap();
+        let subscribers = readers.map(|reader| {
+            let (ids, subscriber) = reader.join().unwrap();
+            assert_eq!(ids, [0, 1]);
+            subscriber
+        });
+        assert_eq!(drops(&count), 2, "both passed both messages");
+        drop((publisher, subscribers));
+        assert_eq!(drops(&count), 2);
+    });
+}
+
+/// A subscriber that leaves with a message unread drops it if nobody else
+/// needs it, racing the other subscriber's reap of the same messages; each
+/// message is dropped once, before the ring goes.
+#[test]
+fn leaver_drops_what_nobody_else_needs() {
+    model(|| {
+        let count = counter();
+        let (publisher, mut stays) = broadcast::Builder::new(2)
+            .wait(Wait::Park)
+            .build::<Counted>();
+        let mut leaver = stays.clone();
+        publisher.send(Counted::new(0, &count)).unwrap();
+        publisher.send(Counted::new(1, &count)).unwrap();
+        let leaver = thread::spawn(move || {
+            let id = leaver.recv().unwrap().id;
+            drop(leaver); // 1 unread
+            id
+        });
+        assert_eq!(stays.recv().unwrap().id, 0);
+        assert_eq!(stays.recv().unwrap().id, 1);
+        assert_eq!(leaver.join().unwrap(), 0);
+        assert_eq!(drops(&count), 2, "nobody needs either any more");
+        drop((publisher, stays));
+        assert_eq!(drops(&count), 2);
+    });
+}
+
+/// `clone_joins_while_publishing` with messages that have drop glue: the
+/// reaper's scan (on whichever thread) must not miss the clone either, or it
+/// would move a message out while the clone reads it (loom checks the move
+/// as a write against the clone's read).
+#[test]
+fn clone_joins_while_reaping() {
+    model(|| {
+        let count = counter();
+        let (publisher, early) = broadcast::Builder::new(1)
+            .wait(Wait::Park)
+            .build::<Counted>();
+        let mut original = publisher.subscribe();
+        drop(early); // frees the first entry of the table
+        let reader = thread::spawn(move || {
+            let first = original.recv().unwrap().id;
+            let mut clone = original.clone(); // takes the freed first entry
+            let clone = thread::spawn(move || clone.recv().unwrap().id);
+            let second = original.recv().unwrap().id;
+            (first, second, clone.join().unwrap())
+        });
+        publisher.send(Counted::new(0, &count)).unwrap();
+        publisher.send(Counted::new(1, &count)).unwrap();
+        drop(publisher);
+        assert_eq!(reader.join().unwrap(), (0, 1, 1));
+        assert_eq!(drops(&count), 2);
+    });
+}
+
+/// The last subscriber leaves while the publisher sends: the send may
+/// publish a message just after the leaver's reap read the end, and nobody
+/// passes it. A later `subscribe` reaps it, or a ring of one slot would stay
+/// full and the next send wait for ever.
+#[test]
+fn subscribe_reaps_what_the_last_leaver_could_not() {
+    model(|| {
+        let count = counter();
+        let (publisher, subscriber) = broadcast::Builder::new(1)
+            .wait(Wait::Park)
+            .build::<Counted>();
+        let leaver = thread::spawn(move || drop(subscriber));
+        // Published, or handed back if the subscriber was gone already.
+        let _ = publisher.send(Counted::new(0, &count));
+        leaver.join().unwrap();
+        let mut late = publisher.subscribe();
+        assert_eq!(drops(&count), 1, "message 0 is gone either way");
+        publisher.send(Counted::new(1, &count)).unwrap();
+        assert_eq!(late.recv().unwrap().id, 1);
+        assert_eq!(drops(&count), 2);
+        drop((publisher, late));
+    });
+}

@@ -181,25 +181,10 @@ impl<T> MultiPublisher<T> {
     /// Claims the next sequence if its slot is free and a subscriber exists.
     fn claim(&self) -> Result<usize, TrySendError<()>> {
         let ring = &*self.ring;
-        let capacity = ring.capacity();
         // Relaxed: only where to start; the compare-exchange decides.
         let mut current = ring.tail.load(Ordering::Relaxed);
         loop {
-            // The cached gate is a lower bound: *possibly* full.
-            let room = if current.wrapping_sub(self.gate.get()) < capacity {
-                true
-            } else {
-                let lag = ring.cursors.lag(current);
-                self.gate.set(current.wrapping_sub(lag));
-                lag < capacity
-            };
-            // After the scan, as in `Publisher::start_send`.
-            if ring.cursors.live() == 0 {
-                return Err(TrySendError::Disconnected(()));
-            }
-            if !room {
-                return Err(TrySendError::Full(()));
-            }
+            self.check_room(current)?;
             // Relaxed: the claim only picks one publisher per sequence; the
             // scan above (Acquire) ordered the subscribers' reads of the
             // slot's old message before our reuse of it.
@@ -215,22 +200,44 @@ impl<T> MultiPublisher<T> {
         }
     }
 
+    /// Checks that a subscriber exists and that the slot of sequence
+    /// `current` is free.
+    fn check_room(&self, current: usize) -> Result<(), TrySendError<()>> {
+        let ring = &*self.ring;
+        let capacity = ring.capacity();
+        // The cached gate is a lower bound: *possibly* full.
+        let room = if current.wrapping_sub(self.gate.get()) < capacity {
+            true
+        } else if mem::needs_drop::<T>() {
+            // With drop glue the gate is what was reaped (see `reap.rs`).
+            self.gate.set(ring.reaped());
+            current.wrapping_sub(self.gate.get()) < capacity
+        } else {
+            let lag = ring.cursors.lag(current);
+            self.gate.set(current.wrapping_sub(lag));
+            lag < capacity
+        };
+        // After the scan, as in `Publisher::start_send`.
+        if ring.cursors.live() == 0 {
+            return Err(TrySendError::Disconnected(()));
+        }
+        if !room {
+            return Err(TrySendError::Full(()));
+        }
+        Ok(())
+    }
+
     /// Writes the claimed `sequence` and marks it written.
     fn write(&self, sequence: usize, value: T) {
         let ring = &*self.ring;
         let slot = ring.slot(sequence);
-        // The old message is moved out here and dropped only after the new
-        // one is published: its `Drop` may run user code that publishes
-        // again, or panics, and the slot must then hold exactly one message.
-        let old = (mem::needs_drop::<T>() && sequence >= ring.capacity()).then(|| {
-            // The slot holds message `sequence - capacity`, written (every
-            // claim is written at once) and passed by every cursor (the gate
-            // check's Acquire scan pairs with the Release cursor stores).
-            // SAFETY: so this claim alone owns the slot and moves it out
-            // once; the write below replaces it.
-            slot.with(|slot| unsafe { (*slot).assume_init_read() })
-        });
-        // SAFETY: as above: only this claim touches the slot until its mark.
+        // The claim saw every cursor past the slot's old message (the gate
+        // check's Acquire scan pairs with the Release cursor stores) or, for
+        // a `T` with drop glue, that message reaped (`Ring::reaped`'s
+        // Acquire load pairs with the reaper's Release store, after the
+        // move). The compare-exchange gave the sequence to this claim alone.
+        // SAFETY: so only this claim touches the slot until its mark, and
+        // the slot holds nothing to drop.
         slot.with_mut(|slot| unsafe { (*slot).write(value) });
         // Release: pairs with the subscribers' Acquire load of the mark in
         // `readable_end`; the write above happens before their reads.
@@ -238,7 +245,6 @@ impl<T> MultiPublisher<T> {
         if ring.wait.may_sleep() {
             ring.not_empty.notify();
         }
-        drop(old);
     }
 
     /// The number of slots, a power of two.
@@ -262,7 +268,10 @@ impl<T> MultiPublisher<T> {
         // Relaxed: a snapshot.
         let tail = self.ring.tail.load(Ordering::Relaxed);
         let lag = self.ring.cursors.lag(tail);
-        self.gate.set(tail.wrapping_sub(lag));
+        if !mem::needs_drop::<T>() {
+            // As in `Publisher::len`.
+            self.gate.set(tail.wrapping_sub(lag));
+        }
         lag
     }
 
@@ -284,7 +293,9 @@ impl<T> MultiPublisher<T> {
     /// assert!(publisher.is_full());
     /// ```
     pub fn is_full(&self) -> bool {
-        self.ring.cursors.live() != 0 && self.len() >= self.capacity()
+        // Relaxed: a snapshot, as in `claim`.
+        let current = self.ring.tail.load(Ordering::Relaxed);
+        matches!(self.check_room(current), Err(TrySendError::Full(())))
     }
 
     /// The number of subscribers alive now.
