@@ -1,7 +1,9 @@
 //! loom models of the broadcast ring: fan-out with wrap-around and
 //! backpressure, a late joiner and a leaver mid-stream, a clone joining
 //! while the publisher scans, disconnection, and drop of every message
-//! exactly once (loans included).
+//! exactly once (loans included), by the subscriber that passes it last
+//! (`reap.rs`: the pass, the leave, a clone joining mid-reap, and a
+//! subscriber made after the last one left).
 #![cfg(ringbus_loom)]
 
 use loom::thread;
