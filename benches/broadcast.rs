@@ -442,6 +442,109 @@ fn crossbeam_fanout(n: u64, subscribers: usize, spin: bool) -> Duration {
 }
 
 // ---------------------------------------------------------------------------
+// Messages with drop glue
+
+/// A `u64` with a `Drop` of its own: the ring must drop each once, when the
+/// last subscriber passes it (see `src/broadcast/reap.rs`). The drop itself
+/// costs nothing; what is measured is the reaping.
+#[derive(Clone)]
+struct Tagged(u64);
+
+impl Drop for Tagged {
+    fn drop(&mut self) {
+        std::hint::black_box(self.0);
+    }
+}
+
+/// ringbus `broadcast` of [`Tagged`], `Wait::Backoff`: `recv` (one reap per
+/// message) or `recv_batch` (one reap per batch).
+fn ringbus_tagged(n: u64, subscribers: usize, batch: bool) -> Duration {
+    let (tx, rx) = broadcast::channel::<Tagged>(CAPACITY);
+    let consume: Vec<_> = (0..subscribers)
+        .map(|_| {
+            let mut rx = rx.clone();
+            move || {
+                let mut seen = Seen::default();
+                while seen.count < n {
+                    if batch {
+                        let batch = rx.recv_batch().expect("ringbus: message lost");
+                        for value in batch.iter() {
+                            seen.take(value.0, seen.count);
+                        }
+                    } else {
+                        let value = rx.recv().expect("ringbus: message lost");
+                        seen.take(value.0, seen.count);
+                    }
+                }
+                seen
+            }
+        })
+        .collect();
+    drop(rx);
+    let produce = move || (0..n).for_each(|i| assert!(tx.send(Tagged(i)).is_ok()));
+    let pin = pinned(subscribers);
+    finish(
+        n,
+        subscribers,
+        "ringbus tagged",
+        run(vec![produce], consume, pin),
+    )
+}
+
+/// One crossbeam channel per subscriber, each sent its own clone of the
+/// [`Tagged`] message (which its receiver drops).
+fn crossbeam_tagged(n: u64, subscribers: usize) -> Duration {
+    let (txs, consume): (Vec<_>, Vec<_>) = (0..subscribers)
+        .map(|_| {
+            let (tx, rx) = crossbeam_channel::bounded::<Tagged>(CAPACITY);
+            let consume = move || {
+                let mut seen = Seen::default();
+                for i in 0..n {
+                    seen.take(rx.recv().expect("crossbeam: message lost").0, i);
+                }
+                seen
+            };
+            (tx, consume)
+        })
+        .unzip();
+    let produce = move || {
+        for i in 0..n {
+            for tx in &txs {
+                assert!(tx.send(Tagged(i)).is_ok(), "crossbeam: receiver gone");
+            }
+        }
+    };
+    let pin = pinned(subscribers);
+    finish(
+        n,
+        subscribers,
+        "crossbeam tagged",
+        run(vec![produce], consume, pin),
+    )
+}
+
+/// 1 → 2 with messages that have drop glue, against the same ring with
+/// `u64` in the same run.
+fn one_to_two_drop_glue(c: &mut Criterion) {
+    let mut group = c.benchmark_group("broadcast_1to2_drop_glue");
+    group.throughput(Throughput::Elements(1));
+    let peers: [Peer; 4] = [
+        ("ringbus_u64_backoff", |n, s| {
+            ringbus_blocking(n, s, Wait::Backoff)
+        }),
+        ("ringbus_tagged_recv", |n, s| ringbus_tagged(n, s, false)),
+        ("ringbus_tagged_recv_batch", |n, s| {
+            ringbus_tagged(n, s, true)
+        }),
+        ("crossbeam_tagged_per_subscriber", crossbeam_tagged),
+    ];
+    for (name, peer) in peers {
+        group.bench_function(name, |b| b.iter_custom(|n| peer(n, 2)));
+    }
+    group.finish();
+}
+
+// ---------------------------------------------------------------------------
 // Groups
 
 fn one_to_one_spin(c: &mut Criterion) {
@@ -645,7 +748,7 @@ fn percentiles() {
 criterion_group! {
     name = benches;
     config = common::config();
-    targets = one_to_one_spin, one_to_two, latency
+    targets = one_to_one_spin, one_to_two, one_to_two_drop_glue, latency
 }
 
 fn main() {

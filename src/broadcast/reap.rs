@@ -66,10 +66,18 @@
 //!   reaper goes on serving the requests that came in meanwhile, still while
 //!   unwinding (a second panic aborts, as in std).
 //!
-//! The cost, only for a `T` with drop glue: an atomic increment per move of
-//! a cursor, and a scan of the cursors by the reaper. A reaper that is
-//! descheduled holds messages back until it runs again, as a descheduled
-//! slowest subscriber would.
+//! The cost, only for a `T` with drop glue: two atomic read-modify-writes
+//! (the request and the reaper's exchange) per move of a cursor, and a scan
+//! of the cursors by the reaper. It is not small: in
+//! `broadcast_1to2_drop_glue` (docs/benchmarks.md, 2026-11-27) a subscriber
+//! that moves once per message (`recv`) gets 6 M messages/s, against 125 M
+//! for `u64` and 91 M for the same messages read with `recv_batch`, which
+//! moves once per batch. The old design, where the publisher dropped a
+//! message when it reused the slot, cost nothing per move, but held every
+//! read message until the ring wrapped round, or for ever in a ring that
+//! went quiet; the contract asks for the drop when the last subscriber
+//! passes. A reaper that is descheduled holds messages back until it runs
+//! again, as a descheduled slowest subscriber would.
 
 use std::mem;
 
