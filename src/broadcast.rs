@@ -242,8 +242,8 @@ struct Ring<T> {
     /// written again. Stored only by the reaper (see `reap.rs`).
     reaped: CachePadded<AtomicUsize>,
     /// For a `T` with drop glue: reaps asked for since the running reaper
-    /// last looked; 0 when no reap runs (see `reap.rs`).
-    reap_requests: CachePadded<AtomicUsize>,
+    /// began its pass; 0 when no reap runs (see `reap.rs`).
+    requests: CachePadded<AtomicUsize>,
     /// Where subscribers park while they have read everything.
     not_empty: CachePadded<Signal>,
     /// Where the publisher parks while the slowest subscriber is a whole ring
@@ -295,7 +295,7 @@ impl<T> Ring<T> {
             cursors: Cursors::new(),
             publisher_gone: AtomicBool::new(false),
             reaped: CachePadded::new(AtomicUsize::new(0)),
-            reap_requests: CachePadded::new(AtomicUsize::new(0)),
+            requests: CachePadded::new(AtomicUsize::new(0)),
             not_empty: CachePadded::new(Signal::new()),
             not_full: CachePadded::new(Signal::new()),
             full_waits: CachePadded::new(AtomicUsize::new(0)),

@@ -878,3 +878,160 @@ fn loans_without_subscribers_drop_what_they_published() {
     drop((publisher, late));
     assert_eq!(count(&drops), 4);
 }
+
+/// Messages whose `Drop` acts on the ring that drops them (review cases).
+mod reaping_reentry {
+    use ringbus::broadcast::{self, Publisher, Subscriber};
+    use ringbus::Wait;
+    use std::cell::RefCell;
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    /// What a [`Msg`] does when it is dropped (by the reaper).
+    #[derive(Clone, Copy, PartialEq, Debug)]
+    enum Act {
+        Nothing,
+        DropOther,
+        Panic,
+        SendTwice,
+        LoanTwice,
+    }
+
+    struct Msg {
+        act: Act,
+        drops: Arc<AtomicUsize>,
+    }
+
+    impl Msg {
+        fn new(act: Act, d: &Arc<AtomicUsize>) -> Self {
+            Msg {
+                act,
+                drops: d.clone(),
+            }
+        }
+    }
+
+    thread_local! {
+        static OTHER: RefCell<Option<Subscriber<Msg>>> = const { RefCell::new(None) };
+        static PUB: RefCell<Option<Publisher<Msg>>> = const { RefCell::new(None) };
+        static SENT: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+    }
+
+    impl Drop for Msg {
+        fn drop(&mut self) {
+            // Relaxed: a drop counter, read on this thread.
+            self.drops.fetch_add(1, Ordering::Relaxed);
+            match self.act {
+                Act::Nothing => {}
+                Act::DropOther => OTHER.with(|o| drop(o.borrow_mut().take())),
+                Act::Panic => panic!("drop panics"),
+                Act::SendTwice => PUB.with(|p| {
+                    let p = p.borrow();
+                    let p = p.as_ref().unwrap();
+                    for _ in 0..2 {
+                        let r = p.send_timeout(
+                            Msg::new(Act::Nothing, &self.drops),
+                            Duration::from_secs(1),
+                        );
+                        SENT.with(|s| {
+                            s.borrow_mut().push(format!(
+                                "{:?}",
+                                r.map_err(|e| match e {
+                                    ringbus::SendTimeoutError::Timeout(_) => "Timeout",
+                                    ringbus::SendTimeoutError::Disconnected(_) => "Disconnected",
+                                })
+                            ))
+                        });
+                    }
+                }),
+                Act::LoanTwice => PUB.with(|p| {
+                    let p = p.borrow();
+                    let p = p.as_ref().unwrap();
+                    for _ in 0..2 {
+                        let mut loan = p.loan();
+                        loan.write(Msg::new(Act::Nothing, &self.drops));
+                        loan.publish();
+                    }
+                }),
+            }
+        }
+    }
+
+    /// A panic in a later pass of one reap (the first pass's drop of message 0
+    /// drops a second subscriber, which asks for another pass; that pass drops
+    /// message 1, which panics) must not leave the reap taken: later messages
+    /// are still dropped as they are passed. (Found by review: the first
+    /// version guarded only the first pass.)
+    #[test]
+    fn a_panic_in_a_later_reap_pass_does_not_stop_reaping() {
+        let d = Arc::new(AtomicUsize::new(0));
+        let (publisher, mut s1) = broadcast::Builder::new(2).wait(Wait::Park).build::<Msg>();
+        let mut s2 = s1.clone();
+        publisher.send(Msg::new(Act::DropOther, &d)).ok().unwrap(); // 0
+        publisher.send(Msg::new(Act::Panic, &d)).ok().unwrap(); // 1
+        drop(s2.recv().unwrap()); // s2 at 1
+        OTHER.with(|o| *o.borrow_mut() = Some(s2));
+        // s1 passes 0 and 1 at once: the reap drops 0 (its Drop drops s2: a
+        // second request), then the served request's pass drops 1, which panics.
+        let r = catch_unwind(AssertUnwindSafe(|| {
+            assert_eq!(s1.try_recv_batch().unwrap().len(), 2);
+        }));
+        assert!(r.is_err());
+        assert_eq!(d.load(Ordering::Relaxed), 2);
+        publisher.send(Msg::new(Act::Nothing, &d)).ok().unwrap(); // 2
+        publisher.send(Msg::new(Act::Nothing, &d)).ok().unwrap(); // 3
+        drop(s1.recv().unwrap());
+        drop(s1.recv().unwrap());
+        assert_eq!(
+            d.load(Ordering::Relaxed),
+            4,
+            "2 and 3 passed by the only subscriber: dropped"
+        );
+        assert!(
+            publisher.try_send(Msg::new(Act::Nothing, &d)).is_ok(),
+            "ring is empty: room"
+        );
+    }
+
+    /// A `Drop` that sends twice on the same publisher, run by the reap of two
+    /// passed messages on the publisher's thread, finds the room that reap
+    /// made. (Found by review: the first version ran the `Drop`s as the reaper,
+    /// with `reaped` still short of the second message, so the second send
+    /// waited for a reap only its own thread could finish: a timeout, or a hang
+    /// with `send`.)
+    #[test]
+    fn drop_that_sends_twice_finds_the_room_its_reap_made() {
+        let d = Arc::new(AtomicUsize::new(0));
+        let (publisher, mut s1) = broadcast::Builder::new(2).wait(Wait::Park).build::<Msg>();
+        publisher.send(Msg::new(Act::SendTwice, &d)).ok().unwrap();
+        publisher.send(Msg::new(Act::Nothing, &d)).ok().unwrap();
+        PUB.with(|p| *p.borrow_mut() = Some(publisher));
+        assert_eq!(s1.try_recv_batch().unwrap().len(), 2); // passes both
+        let sent = SENT.with(|s| s.borrow().clone());
+        assert_eq!(
+            sent,
+            ["Ok(())", "Ok(())"],
+            "both cursors are past both old messages"
+        );
+        PUB.with(|p| drop(p.borrow_mut().take()));
+    }
+
+    /// The same with loans and no subscriber left: the second `loan` needs a
+    /// reap (the first loan's message is in the only slot, and nobody passes
+    /// it). (Found by review: it spun for ever, waiting for the reaper it was.)
+    #[test]
+    fn drop_that_loans_twice_without_subscribers_does_not_hang() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let d = Arc::new(AtomicUsize::new(0));
+            let (publisher, s1) = broadcast::Builder::new(1).wait(Wait::Park).build::<Msg>();
+            publisher.send(Msg::new(Act::LoanTwice, &d)).ok().unwrap();
+            PUB.with(|p| *p.borrow_mut() = Some(publisher));
+            drop(s1); // leaver reaps 0 on this thread; its Drop loans twice
+            tx.send(()).unwrap();
+        });
+        assert!(rx.recv_timeout(Duration::from_secs(10)).is_ok(), "hung");
+    }
+}

@@ -315,3 +315,39 @@ fn subscribe_reaps_what_the_last_leaver_could_not() {
         drop((publisher, late));
     });
 }
+
+/// A multi-publisher that loaded `tail` before other publishers claimed
+/// more and the subscriber read and reaped it sees `reaped` past its
+/// `tail`: that is room, not a ring a whole lap behind. The ring never
+/// holds more than one unread message of two here, so `Full` would be
+/// wrong. (Found by review: the wrapped distance said `Full`.)
+#[test]
+fn multi_publisher_stale_tail_is_not_full() {
+    model(|| {
+        let count = counter();
+        let (first, mut subscriber) = broadcast::Builder::new(2)
+            .wait(Wait::Spin)
+            .build_multi::<Counted>();
+        let second = first.clone();
+        first.try_send(Counted::new(0, &count)).unwrap();
+        first.try_send(Counted::new(1, &count)).unwrap();
+        drop(subscriber.try_recv_batch().unwrap()); // reaped = 2
+        let other = thread::spawn(move || {
+            second.try_send(Counted::new(2, &count)).unwrap();
+            loop {
+                if let Ok(sample) = subscriber.try_recv() {
+                    if sample.id == 2 {
+                        break;
+                    }
+                    continue;
+                }
+                thread::yield_now();
+            }
+            (second, subscriber)
+        });
+        let count = counter();
+        let mine = thread::spawn(move || first.try_send(Counted::new(3, &count)).is_ok());
+        assert!(mine.join().unwrap(), "spurious Full");
+        drop(other.join().unwrap());
+    });
+}

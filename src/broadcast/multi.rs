@@ -211,7 +211,14 @@ impl<T> MultiPublisher<T> {
         } else if mem::needs_drop::<T>() {
             // With drop glue the gate is what was reaped (see `reap.rs`).
             self.gate.set(ring.reaped());
-            current.wrapping_sub(self.gate.get()) < capacity
+            // `reaped` past a stale `current`: other publishers claimed
+            // more, and subscribers read and reaped it, since `current` was
+            // loaded. As a wrapped distance it would look a whole ring
+            // behind (`Full` with the ring nearly empty, as `Cursors::lag`
+            // once did); there is room, and the compare-exchange will fail
+            // and retry with the fresh `tail`.
+            let behind = current.wrapping_sub(self.gate.get());
+            (behind as isize) < 0 || behind < capacity
         } else {
             let lag = ring.cursors.lag(current);
             self.gate.set(current.wrapping_sub(lag));

@@ -18,19 +18,23 @@
 //! slowest cursor (or to the published end, with no subscriber), dropping
 //! the messages it passes. One thread reaps at a time, and nobody waits for
 //! it: a thread that wants a reap (a subscriber after moving its cursor or
-//! leaving, the publisher after `subscribe`) increments `reap_requests`.
+//! leaving, the publisher after `subscribe` or before lending a slot with no
+//! subscriber left) increments `requests`.
 //!
-//! - From 0, it becomes the reaper: it reaps, then tries to put the count
-//!   it last saw back to 0. If more requests came meanwhile, the exchange
-//!   fails, and it reaps again.
-//! - From more than 0, it is done: the running reaper will see its
-//!   increment when it tries to stop, and reap again.
+//! - From 0, it becomes the reaper for one pass: it moves the passed
+//!   messages (at most a stack buffer's worth) out of their slots, stores
+//!   `reaped` past them, then swaps the count back to 0, ending its turn,
+//!   and only then drops the messages.
+//! - From more than 0, it is done: the running reaper sees its increment in
+//!   the count it swaps out, and makes another pass (asks again, as anyone
+//!   would) once it has dropped its messages. So does a reaper whose buffer
+//!   was too small.
 //!
-//! The increments are `AcqRel` and the reaper's exchange `Acquire`, so a
-//! requester's cursor store happens before the scan of the reap that serves
-//! it: no request is lost, and no thread spins or sleeps for another's
-//! reap. The reapers themselves are ordered by the same count, so `reaped`
-//! is read and stored by one thread at a time.
+//! The increments and the swap are `AcqRel`, so a requester's cursor store
+//! happens before the scan of the pass that serves it, whoever makes it: no
+//! request is lost, and no thread spins or sleeps for another's reap. The
+//! passes are ordered by the same count, so `reaped` is read and stored by
+//! one thread at a time.
 //!
 //! # Why it is safe
 //!
@@ -58,17 +62,20 @@
 //! - **Each message dropped once.** A message is moved out of its slot
 //!   before `reaped` passes it, by the one reaper; what is left at the end,
 //!   `reaped..tail`, the ring's drop drops.
-//! - **A `Drop` may do anything.** The message is out of the ring and
-//!   `reaped` moved before its `Drop` runs, so that code may publish,
-//!   receive, or drop a subscriber (its request then joins the running
-//!   reap). If it panics, the other messages of that reap are still
-//!   dropped while the panic unwinds, as in std's collections, and the
-//!   reaper goes on serving the requests that came in meanwhile, still while
-//!   unwinding (a second panic aborts, as in std).
+//! - **A `Drop` may do anything.** The messages' `Drop`s run after the pass
+//!   has moved them out, moved `reaped` and ended the reaper's turn. So that
+//!   code may publish (and finds the room the pass made), lend a slot, drop
+//!   or clone a subscriber, or reap: nothing waits for the thread it runs
+//!   on. (A first version ran them during its turn: a `Drop` that published
+//!   twice, or lent with no subscriber left, waited for a reap only its own
+//!   thread could make; a review found it.) If one panics, the other
+//!   messages of the pass are still dropped while the panic unwinds, as in
+//!   std's collections, and the pass owed to requesters that came in
+//!   meanwhile still runs (a second panic aborts, as in std).
 //!
 //! The cost, only for a `T` with drop glue: two atomic read-modify-writes
-//! (the request and the reaper's exchange) per move of a cursor, and a scan
-//! of the cursors by the reaper. It is not small: in
+//! (the request and the reaper's swap) per move of a cursor, and a scan of
+//! the cursors by the reaper. It is not small: in
 //! `broadcast_1to2_drop_glue` (docs/benchmarks.md, 2026-11-27) a subscriber
 //! that moves once per message (`recv`) gets 6 M messages/s, against 125 M
 //! for `u64` and 91 M for the same messages read with `recv_batch`, which
@@ -79,7 +86,8 @@
 //! passes. A reaper that is descheduled holds messages back until it runs
 //! again, as a descheduled slowest subscriber would.
 
-use std::mem;
+use std::mem::{self, MaybeUninit};
+use std::ptr;
 
 use super::Ring;
 use crate::sync::Ordering;
@@ -89,48 +97,51 @@ impl<T> Ring<T> {
     /// by the reaper already running.
     #[inline(never)]
     pub(super) fn reap(&self) {
-        // AcqRel: the Release half hands this thread's cursor store (made
-        // before) to the reaper that sees the count, through the Acquire
-        // half of its exchange below; the Acquire half pairs with the last
-        // reaper's Release exchange to 0, so its store of `reaped` happens
-        // before we read it.
-        if self.reap_requests.fetch_add(1, Ordering::AcqRel) != 0 {
-            return;
+        // The messages of one pass wait on the reaper's stack: a few
+        // kilobytes at most, and one message when they are bigger.
+        if mem::size_of::<T>() <= 128 {
+            self.reap_in::<32>();
+        } else if mem::size_of::<T>() <= 1024 {
+            self.reap_in::<4>();
+        } else {
+            self.reap_in::<1>();
         }
-        /// Goes on serving requests if a message's `Drop` panics: the
-        /// requesters counted on this reaper.
-        struct Unwinding<'r, T>(&'r Ring<T>);
-        impl<T> Drop for Unwinding<'_, T> {
-            fn drop(&mut self) {
-                self.0.serve_requests();
-            }
-        }
-        let unwinding = Unwinding(self);
-        self.drop_passed();
-        mem::forget(unwinding);
-        self.serve_requests();
     }
 
-    /// Reaps again until no request came in since the last reap (the count
-    /// goes back from 1, ours, to 0), then wakes the publishers.
-    fn serve_requests(&self) {
-        let mut seen = 1;
+    /// `reap`, taking at most `N` messages out of the ring per pass.
+    fn reap_in<const N: usize>(&self) {
         loop {
-            // AcqRel on success: Release orders this reap's store of
-            // `reaped` before the next reaper's increment (in `reap`);
-            // Acquire on failure pairs with the increments that came in
-            // meanwhile.
-            match self
-                .reap_requests
-                .compare_exchange(seen, 0, Ordering::AcqRel, Ordering::Acquire)
-            {
-                Ok(_) => break,
-                Err(now) => seen = now,
+            // AcqRel: the Release half hands this thread's cursor store
+            // (made before) to the reaper that sees the count, through the
+            // Acquire half of its swap below; the Acquire half pairs with
+            // the last reaper's Release swap to 0, so its store of `reaped`
+            // happens before we read it.
+            if self.requests.fetch_add(1, Ordering::AcqRel) != 0 {
+                return;
             }
-            self.drop_passed();
-        }
-        if self.wait.may_sleep() {
-            self.not_full.notify();
+            let mut taken = Taken::<T, N>::new();
+            let all = self.take_passed(&mut taken);
+            // AcqRel: Release orders this pass's store of `reaped` before
+            // the next reaper's increment (above); Acquire pairs with the
+            // increments that came in meanwhile, so their cursor stores
+            // happen before our next pass, or the next reaper's.
+            let asked = self.requests.swap(0, Ordering::AcqRel);
+            if self.wait.may_sleep() {
+                self.not_full.notify();
+            }
+            // Another pass if requests came in meanwhile (their requesters
+            // counted on this reaper) or if the messages did not all fit.
+            let again = asked != 1 || !all;
+            // The messages' `Drop`s run here, no longer as the reaper: they
+            // may publish (and find the room this pass made), lend, drop a
+            // subscriber or reap themselves. If one panics, the others are
+            // still dropped and the next pass still runs, while unwinding.
+            let rest = Again { ring: self, again };
+            drop(taken);
+            mem::forget(rest);
+            if !again {
+                return;
+            }
         }
     }
 
@@ -138,23 +149,26 @@ impl<T> Ring<T> {
     /// it is reaped, its slot free.
     #[inline]
     pub(super) fn reaped(&self) -> usize {
-        // Acquire: pairs with the reaper's Release store in `drop_passed`;
+        // Acquire: pairs with the reaper's Release store in `take_passed`;
         // the move out of each slot before it happens before our reuse.
         self.reaped.load(Ordering::Acquire)
     }
 
-    /// Moves `reaped` up to the slowest cursor, dropping what it passes.
-    /// Only the reaper calls it.
-    fn drop_passed(&self) {
+    /// Moves the messages every subscriber has passed out of the ring, at
+    /// most `N`, into `taken`, and moves `reaped` past them. Returns whether
+    /// that was all of them. Only the reaper calls it.
+    fn take_passed<const N: usize>(&self, taken: &mut Taken<T, N>) -> bool {
         // Relaxed: only the reaper stores `reaped`, and the reapers are
-        // ordered by `reap_requests` (see `reap`).
+        // ordered by `requests` (see `reap_in`).
         let reaped = self.reaped.load(Ordering::Relaxed);
         // The end first, then the cursors: a subscriber the scan misses
         // joined at the publisher's tail, at or past this end (a clone is
         // caught by the scan itself).
         let end = self.readable_end(reaped);
         let passed = end.wrapping_sub(self.cursors.lag(end));
-        crate::leftovers::drop_each(reaped, passed, &|sequence| {
+        let count = passed.wrapping_sub(reaped).min(N);
+        for (offset, item) in taken.items.iter_mut().enumerate().take(count) {
+            let sequence = reaped.wrapping_add(offset);
             // Every cursor is at or past `passed` (the scan's Acquire loads
             // pair with the subscribers' Release cursor stores), and every
             // sequence from `reaped` to the end holds a published message
@@ -162,16 +176,62 @@ impl<T> Ring<T> {
             // SAFETY: so nobody reads the slot any more (`with_mut`: under
             // loom, the move counts as a write, checked against their
             // reads), and it holds a message, moved out once, here, as
-            // `reaped` passes it.
-            let message = self
-                .slot(sequence)
-                .with_mut(|slot| unsafe { (*slot).assume_init_read() });
+            // `reaped` passes it below.
+            item.write(
+                self.slot(sequence)
+                    .with_mut(|slot| unsafe { (*slot).assume_init_read() }),
+            );
+            taken.len += 1;
+        }
+        if count != 0 {
             // Release: pairs with the publishers' Acquire loads of `reaped`
-            // (`Ring::reaped`): the move above happens before the slot is
+            // (`Ring::reaped`): the moves above happen before the slots are
             // written again.
             self.reaped
-                .store(sequence.wrapping_add(1), Ordering::Release);
-            drop(message);
+                .store(reaped.wrapping_add(count), Ordering::Release);
+        }
+        count == passed.wrapping_sub(reaped)
+    }
+}
+
+/// Messages taken out of the ring by one reap pass, dropped (in order) when
+/// this drops.
+struct Taken<T, const N: usize> {
+    items: [MaybeUninit<T>; N],
+    /// `items[..len]` are initialised.
+    len: usize,
+}
+
+impl<T, const N: usize> Taken<T, N> {
+    fn new() -> Self {
+        Taken {
+            items: std::array::from_fn(|_| MaybeUninit::uninit()),
+            len: 0,
+        }
+    }
+}
+
+impl<T, const N: usize> Drop for Taken<T, N> {
+    fn drop(&mut self) {
+        let items = self.items.as_mut_ptr().cast::<T>();
+        crate::leftovers::drop_each(0, self.len, &|i| {
+            // SAFETY: `items[..len]` are initialised, and `drop_each` visits
+            // each index once.
+            unsafe { ptr::drop_in_place(items.add(i)) }
         });
+    }
+}
+
+/// The pass still owed to requesters if a message's `Drop` panics.
+struct Again<'r, T> {
+    ring: &'r Ring<T>,
+    again: bool,
+}
+
+impl<T> Drop for Again<'_, T> {
+    fn drop(&mut self) {
+        if self.again {
+            self.ring.reap();
+        }
     }
 }
