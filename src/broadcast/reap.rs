@@ -121,11 +121,14 @@ impl<T> Ring<T> {
             }
             let mut taken = Taken::<T, N>::new();
             let all = self.take_passed(&mut taken);
-            // AcqRel: Release orders this pass's store of `reaped` before
-            // the next reaper's increment (above); Acquire pairs with the
-            // increments that came in meanwhile, so their cursor stores
-            // happen before our next pass, or the next reaper's.
-            let asked = self.requests.swap(0, Ordering::AcqRel);
+            // Release: orders this pass's store of `reaped` before the next
+            // reaper's increment (above), which reads this 0. The increments
+            // that came in meanwhile need no Acquire here: this swap, a
+            // read-modify-write, continues their release sequences, so the
+            // next reaper's Acquire increment synchronises with them too,
+            // and their cursor stores happen before its pass (mutation 60,
+            // an `AcqRel` swap weakened to this, survived every model).
+            let asked = self.requests.swap(0, Ordering::Release);
             if self.wait.may_sleep() {
                 self.not_full.notify();
             }
