@@ -21,7 +21,8 @@
 //!   subscriber: when the last subscriber passes it (on that subscriber's
 //!   thread: the move past it, the drop of its [`Sample`] or [`Batch`],
 //!   or the subscriber's own drop, runs the message's `Drop`), or when the
-//!   last handle drops. A subscriber that leaves thus drops at once the
+//!   last handle drops. (When another thread's reap of it is still under
+//!   way, the publisher may drop it instead, on finding the ring full.) A subscriber that leaves thus drops at once the
 //!   unread messages nobody else needs. A `T` without drop glue, such as
 //!   `u64`, is simply overwritten, at no cost. With drop glue, each move of
 //!   a subscriber asks for a reap, an atomic round trip: read such messages
@@ -413,7 +414,7 @@ impl<T> Publisher<T> {
     /// ```
     #[inline(always)]
     pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
-        match self.start_send() {
+        match self.start_send_reaping() {
             Ok(()) => {
                 self.write(value);
                 Ok(())
@@ -508,6 +509,11 @@ impl<T> Publisher<T> {
     #[inline(never)]
     fn wait_gate_closed(&self, deadline: Option<Instant>) -> Option<Result<(), ()>> {
         let ring = &*self.ring;
+        if mem::needs_drop::<T>() {
+            // Once, before waiting, outside the `not_full` lock (see
+            // `start_send_reaping`).
+            ring.reap();
+        }
         let mut pace = self.pace.get();
         let mut waited = false;
         let found = pace.block(ring.wait, &ring.not_full, deadline, || {
@@ -522,6 +528,23 @@ impl<T> Publisher<T> {
         });
         self.pace.set(pace);
         found
+    }
+
+    /// `start_send`, and for a `T` with drop glue a reap of its own if the
+    /// ring looks full. Messages every subscriber has passed may still wait
+    /// for a pass owed by a thread that is busy, maybe this very one: a
+    /// message's `Drop`, run by a reap, that sends here again (see
+    /// `reap.rs`). Never under the `not_full` lock, where the waiting
+    /// re-check calls plain `start_send`.
+    #[inline]
+    fn start_send_reaping(&self) -> Result<(), TrySendError<()>> {
+        match self.start_send() {
+            Err(TrySendError::Full(())) if mem::needs_drop::<T>() => {
+                self.ring.reap();
+                self.start_send()
+            }
+            other => other,
+        }
     }
 
     /// Checks that a subscriber exists and that every cursor is past the
@@ -698,7 +721,7 @@ impl<T> Publisher<T> {
     #[track_caller]
     pub fn try_loan(&self) -> Result<Loan<'_, T>, TrySendError<()>> {
         self.assert_not_lent();
-        self.start_send()?;
+        self.start_send_reaping()?;
         Ok(self.lend())
     }
 
@@ -714,14 +737,15 @@ impl<T> Publisher<T> {
     /// # drop(first);
     /// ```
     pub fn subscribe(&self) -> Subscriber<T> {
-        // On the publisher's thread: `tail` cannot move meanwhile.
-        let subscriber = Subscriber::join(self.ring.clone(), self.tail.get());
         if mem::needs_drop::<T>() {
             // Messages published after the last subscriber's reap, which
-            // nobody will pass (see `reap.rs`).
+            // nobody will pass (see `reap.rs`). Before the join, so that a
+            // `Drop` that panics leaves no subscriber behind to drop (and
+            // reap, and maybe panic again) while unwinding.
             self.ring.reap();
         }
-        subscriber
+        // On the publisher's thread: `tail` cannot move meanwhile.
+        Subscriber::join(self.ring.clone(), self.tail.get())
     }
 
     /// The number of slots, a power of two.
@@ -774,7 +798,7 @@ impl<T> Publisher<T> {
     /// assert!(publisher.is_full());
     /// ```
     pub fn is_full(&self) -> bool {
-        matches!(self.start_send(), Err(TrySendError::Full(())))
+        matches!(self.start_send_reaping(), Err(TrySendError::Full(())))
     }
 
     /// The number of subscribers alive now.

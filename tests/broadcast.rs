@@ -1034,4 +1034,86 @@ mod reaping_reentry {
         });
         assert!(rx.recv_timeout(Duration::from_secs(10)).is_ok(), "hung");
     }
+    /// A message bigger than 1 KiB (a reap pass then takes one at a time).
+    struct Big {
+        sends: usize,
+        _pad: [u8; 2048],
+    }
+
+    thread_local! {
+        static PUB_BIG: RefCell<Option<Publisher<Big>>> = const { RefCell::new(None) };
+        static SENT_BIG: RefCell<Vec<bool>> = const { RefCell::new(Vec::new()) };
+    }
+
+    impl Drop for Big {
+        fn drop(&mut self) {
+            for _ in 0..self.sends {
+                PUB_BIG.with(|p| {
+                    let big = Big {
+                        sends: 0,
+                        _pad: [0; 2048],
+                    };
+                    let sent = p
+                        .borrow()
+                        .as_ref()
+                        .unwrap()
+                        .send_timeout(big, Duration::from_secs(5));
+                    SENT_BIG.with(|s| s.borrow_mut().push(sent.is_ok()));
+                });
+            }
+        }
+    }
+
+    /// A `Drop` that sends more than its reap pass freed: the pass took one
+    /// message of two (big messages), and the second send needs the pass
+    /// this very thread still owes. The publisher reaps for itself before
+    /// it waits. (Found by a second review: the send timed out, or hung.)
+    #[test]
+    fn drop_that_sends_more_than_its_pass_freed() {
+        let (publisher, mut s1) = broadcast::Builder::new(2).wait(Wait::Park).build::<Big>();
+        for sends in [2, 0] {
+            let big = Big {
+                sends,
+                _pad: [0; 2048],
+            };
+            assert!(publisher.send(big).is_ok());
+        }
+        PUB_BIG.with(|p| *p.borrow_mut() = Some(publisher));
+        assert_eq!(s1.try_recv_batch().unwrap().len(), 2);
+        let sent = SENT_BIG.with(|s| s.borrow().clone());
+        assert_eq!(sent, [true, true]);
+        assert_eq!(s1.try_recv_batch().unwrap().len(), 2, "both arrived");
+        PUB_BIG.with(|p| drop(p.borrow_mut().take()));
+    }
+
+    /// The same with small messages: 64 passed at once, a pass takes 32,
+    /// and the first message's `Drop` sends 33 with `try_send`.
+    #[test]
+    fn drop_that_try_sends_more_than_its_pass_freed() {
+        thread_local! {
+            static PUB_U: RefCell<Option<Publisher<Small>>> = const { RefCell::new(None) };
+            static OK: RefCell<usize> = const { RefCell::new(0) };
+        }
+        struct Small(usize);
+        impl Drop for Small {
+            fn drop(&mut self) {
+                for _ in 0..self.0 {
+                    PUB_U.with(|p| {
+                        if p.borrow().as_ref().unwrap().try_send(Small(0)).is_ok() {
+                            OK.with(|ok| *ok.borrow_mut() += 1);
+                        }
+                    });
+                }
+            }
+        }
+        let (publisher, mut s1) = broadcast::channel::<Small>(64);
+        assert!(publisher.send(Small(33)).is_ok());
+        for _ in 1..64 {
+            assert!(publisher.send(Small(0)).is_ok());
+        }
+        PUB_U.with(|p| *p.borrow_mut() = Some(publisher));
+        assert_eq!(s1.try_recv_batch().unwrap().len(), 64);
+        assert_eq!(OK.with(|ok| *ok.borrow()), 33);
+        PUB_U.with(|p| drop(p.borrow_mut().take()));
+    }
 }

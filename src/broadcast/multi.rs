@@ -106,7 +106,13 @@ impl<T> MultiPublisher<T> {
     /// assert_eq!(other.try_send(3), Err(TrySendError::Disconnected(3)));
     /// ```
     pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
-        match self.claim() {
+        let mut claimed = self.claim();
+        if matches!(claimed, Err(TrySendError::Full(()))) && mem::needs_drop::<T>() {
+            // As `Publisher::start_send_reaping`.
+            self.ring.reap();
+            claimed = self.claim();
+        }
+        match claimed {
             Ok(sequence) => {
                 self.write(sequence, value);
                 Ok(())
@@ -159,6 +165,11 @@ impl<T> MultiPublisher<T> {
 
     fn send_until(&self, value: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
         let ring = &*self.ring;
+        if mem::needs_drop::<T>() && self.is_full() {
+            // Once, before waiting, outside the `not_full` lock (as
+            // `Publisher::start_send_reaping`).
+            ring.reap();
+        }
         let mut waited = false;
         let claimed = wait::block(ring.wait, &ring.not_full, deadline, || match self.claim() {
             Ok(sequence) => Some(Ok(sequence)),

@@ -30,11 +30,12 @@
 //!   would) once it has dropped its messages. So does a reaper whose buffer
 //!   was too small.
 //!
-//! The increments and the swap are `AcqRel`, so a requester's cursor store
-//! happens before the scan of the pass that serves it, whoever makes it: no
-//! request is lost, and no thread spins or sleeps for another's reap. The
-//! passes are ordered by the same count, so `reaped` is read and stored by
-//! one thread at a time.
+//! The increments are `AcqRel` and the swap, a read-modify-write that
+//! continues their release sequences, is `Release`. So a requester's cursor
+//! store happens before the scan of the pass that serves it, whoever makes
+//! it: no request is lost, and no thread spins or sleeps for another's reap.
+//! The passes are ordered by the same count, so `reaped` is read and stored
+//! by one thread at a time.
 //!
 //! # Why it is safe
 //!
@@ -55,18 +56,23 @@
 //!   message, which nobody then passes. `subscribe` reaps after joining, so
 //!   a new subscriber never finds the ring full of such messages, which
 //!   would leave the publisher waiting for a reap nobody asks for.
-//! - **The publisher never reaps while it waits.** Its re-check before
+//! - **The publisher reaps before it waits, never while.** A pass may be
+//!   owed by a thread that is busy running `Drop`s, and a `Drop` may be the
+//!   very code that sends, on the thread that owes the pass. So a publisher
+//!   that finds no room reaps once itself: before it starts waiting, and
+//!   when a `try_send` or `try_loan` would say `Full`. Its re-check before
 //!   sleeping runs under the lock of the `not_full` signal, where a
 //!   message's `Drop` (user code) or the reaper's own notification of that
-//!   signal would deadlock; it only reads `reaped` there.
+//!   signal would deadlock; it only reads `reaped` there. (A second review
+//!   found that without this, a `Drop` that sent more than its pass had
+//!   freed waited for ever.)
 //! - **Each message dropped once.** A message is moved out of its slot
 //!   before `reaped` passes it, by the one reaper; what is left at the end,
 //!   `reaped..tail`, the ring's drop drops.
 //! - **A `Drop` may do anything.** The messages' `Drop`s run after the pass
 //!   has moved them out, moved `reaped` and ended the reaper's turn. So that
-//!   code may publish (and finds the room the pass made), lend a slot, drop
-//!   or clone a subscriber, or reap: nothing waits for the thread it runs
-//!   on. (A first version ran them during its turn: a `Drop` that published
+//!   code may publish (the publisher reaps for itself if the pass made too
+//!   little room), lend a slot, drop or clone a subscriber, or reap. (A first version ran them during its turn: a `Drop` that published
 //!   twice, or lent with no subscriber left, waited for a reap only its own
 //!   thread could make; a review found it.) If one panics, the other
 //!   messages of the pass are still dropped while the panic unwinds, as in
@@ -169,6 +175,8 @@ impl<T> Ring<T> {
         // caught by the scan itself).
         let end = self.readable_end(reaped);
         let passed = end.wrapping_sub(self.cursors.lag(end));
+        // Every cursor, and the end, lie within a lap of `reaped`.
+        debug_assert!(passed.wrapping_sub(reaped) <= self.capacity());
         let count = passed.wrapping_sub(reaped).min(N);
         for (offset, item) in taken.items.iter_mut().enumerate().take(count) {
             let sequence = reaped.wrapping_add(offset);
