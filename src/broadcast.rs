@@ -1101,8 +1101,8 @@ impl<T> Subscriber<T> {
     /// For messages with drop glue this is also the cheap way to read in a
     /// hot loop: the subscriber moves once per batch, so it asks for one
     /// reap (see the module doc) per batch instead of one per message. In
-    /// `broadcast_1to2_drop_glue` (docs/benchmarks.md) that is 62 M
-    /// messages/s per subscriber against 4.2 M with `recv`.
+    /// `broadcast_1to2_drop_glue` (docs/benchmarks.md) that is 69 M
+    /// messages/s per subscriber against 3.8 M with `recv`.
     ///
     /// # Errors
     ///

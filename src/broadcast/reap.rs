@@ -83,8 +83,8 @@
 //! (the request and the reaper's swap) per move of a cursor, and a scan of
 //! the cursors by the reaper. It is not small: in
 //! `broadcast_1to2_drop_glue` (docs/benchmarks.md, 2026-11-27) a subscriber
-//! that moves once per message (`recv`) gets 4.2 M messages/s, against
-//! 126 M for `u64` and 62 M for the same messages read with `recv_batch`,
+//! that moves once per message (`recv`) gets 3.8 M messages/s, against
+//! 123 M for `u64` and 69 M for the same messages read with `recv_batch`,
 //! which moves once per batch (and takes up to 32 messages per pass). The old design, where the publisher dropped a
 //! message when it reused the slot, cost nothing per move, but held every
 //! read message until the ring wrapped round, or for ever in a ring that
