@@ -118,10 +118,12 @@ impl<T> Ring<T> {
     fn reap_in<const N: usize>(&self) {
         loop {
             // AcqRel: the Release half hands this thread's cursor store
-            // (made before) to the reaper that sees the count, through the
-            // Acquire half of its swap below; the Acquire half pairs with
-            // the last reaper's Release swap to 0, so its store of `reaped`
-            // happens before we read it.
+            // (made before) to the pass that serves this request: the
+            // running reaper's swap below continues this increment's
+            // release sequence, and the next reaper's Acquire increment
+            // reads that swap's 0. The Acquire half pairs with the last
+            // reaper's Release swap, so its store of `reaped` happens
+            // before we read it.
             if self.requests.fetch_add(1, Ordering::AcqRel) != 0 {
                 return;
             }
@@ -142,8 +144,8 @@ impl<T> Ring<T> {
             // counted on this reaper) or if the messages did not all fit.
             let again = asked != 1 || !all;
             // The messages' `Drop`s run here, no longer as the reaper: they
-            // may publish (and find the room this pass made), lend, drop a
-            // subscriber or reap themselves. If one panics, the others are
+            // may publish (the publisher reaps for itself if this pass made
+            // too little room), lend, drop a subscriber or reap themselves. If one panics, the others are
             // still dropped and the next pass still runs, while unwinding.
             let rest = Again { ring: self, again };
             drop(taken);
