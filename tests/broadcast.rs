@@ -979,11 +979,13 @@ mod reaping_reentry {
             assert_eq!(s1.try_recv_batch().unwrap().len(), 2);
         }));
         assert!(r.is_err());
+        // Relaxed: the drop counter, written on this thread (see `Msg::drop`).
         assert_eq!(d.load(Ordering::Relaxed), 2);
         publisher.send(Msg::new(Act::Nothing, &d)).ok().unwrap(); // 2
         publisher.send(Msg::new(Act::Nothing, &d)).ok().unwrap(); // 3
         drop(s1.recv().unwrap());
         drop(s1.recv().unwrap());
+        // Relaxed: as above.
         assert_eq!(
             d.load(Ordering::Relaxed),
             4,
