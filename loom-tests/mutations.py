@@ -32,7 +32,7 @@ muts = [
  ("mpmc: Vyukov i+1 stamps (capacity-1 aliasing)", "src/mpmc.rs", "index.wrapping_mul(2) | 1", "index.wrapping_add(1)", "mpmc", None),
  ("broadcast: publisher tail store Release->Relaxed", "src/broadcast.rs", "ring.tail.store(tail, Ordering::Release);", "ring.tail.store(tail, Ordering::Relaxed);", "broadcast", None),
  ("broadcast: subscriber tail load Acquire->Relaxed", "src/broadcast.rs", "            self.tail.load(Ordering::Acquire)\n        } else {", "            self.tail.load(Ordering::Relaxed)\n        } else {", "broadcast", None),
- ("broadcast: cursor advance Release->Relaxed", "src/broadcast.rs", ".store(self.cursor, Ordering::Release);", ".store(self.cursor, Ordering::Relaxed);", "broadcast", None),
+ ("broadcast: cursor advance Release->Relaxed", "src/broadcast/cursors.rs", ".store(cursor & SEQUENCE, Ordering::Release);", ".store(cursor & SEQUENCE, Ordering::Relaxed);", "broadcast", None),
  ("broadcast: scan of cursors Acquire->Relaxed", "src/broadcast/cursors.rs", "let cursor = entry.load(Ordering::Acquire);", "let cursor = entry.load(Ordering::Relaxed);", "broadcast", None),
  ("broadcast: entry claim Acquire->Relaxed", "src/broadcast/cursors.rs", ".compare_exchange(FREE, CLAIMING, Ordering::Acquire, Ordering::Relaxed)", ".compare_exchange(FREE, CLAIMING, Ordering::Relaxed, Ordering::Relaxed)", "broadcast", None),
  ("broadcast: joins increment Release->Relaxed", "src/broadcast/cursors.rs", "self.joins.fetch_add(1, Ordering::Release);", "self.joins.fetch_add(1, Ordering::Relaxed);", "broadcast", None),

@@ -1196,12 +1196,9 @@ impl<T> Subscriber<T> {
     #[inline(always)]
     fn advance(&mut self, count: usize) {
         self.cursor = self.cursor.wrapping_add(count);
-        // Release: pairs with the publisher's Acquire scan of the cursors;
-        // our reads of the slots happen before it reuses them.
-        self.ring
-            .cursors
-            .entry(&self.entry)
-            .store(self.cursor, Ordering::Release);
+        // Our reads of the slots happen before the publisher reuses them
+        // (`report` stores with Release, paired with the scan's Acquire).
+        self.ring.cursors.report(&self.entry, self.cursor);
         if mem::needs_drop::<T>() {
             // Drop what every subscriber has now passed; the reaper wakes
             // the publisher, which waits for `reaped` to move.

@@ -36,6 +36,19 @@
 //!   happens-before the scan, which therefore sees it.
 //!
 //! Joins are rare; a scan repeats only when one lands in the middle of it.
+//!
+//! # Cursors and markers share one word
+//!
+//! Sequences are `usize`s that wrap, and every value is a sequence some
+//! day: on a 32-bit target after 4 G messages, a minute or two of a busy
+//! ring. So an entry holds a cursor *without its top bit* (modulo
+//! `2^(usize::BITS - 1)`), and only the markers `FREE` and `CLAIMING` set
+//! that bit. Storing the full sequence let a cursor equal a marker: the
+//! scan skipped a subscriber at `usize::MAX - 1` and let the publisher
+//! overwrite the slot it was reading, and one at `usize::MAX` looked free
+//! to a joiner. The scan needs only distances, and a live distance is at
+//! most a ring (`2^(usize::BITS - 2)` slots at the most, see
+//! `capacity.rs`), so it measures them in the same modulus.
 
 use crate::sync::{AtomicPtr, AtomicUsize, CachePadded, Ordering};
 use std::ptr;
@@ -44,6 +57,10 @@ use std::ptr;
 const FREE: usize = usize::MAX;
 /// An entry being filled in by a joiner: not yet a cursor.
 const CLAIMING: usize = usize::MAX - 1;
+
+/// The bits of a sequence an entry holds: all but the top one, which only
+/// the markers set.
+const SEQUENCE: usize = usize::MAX >> 1;
 
 /// Entries per segment.
 const SEGMENT: usize = 8;
@@ -103,7 +120,6 @@ impl Cursors {
     /// thread) or the cursor of a live subscriber that does not move
     /// meanwhile.
     pub(super) fn join(&self, position: usize) -> Entry {
-        debug_assert!(position < CLAIMING);
         // Count first: the publisher must not report "no subscriber" to a
         // sender once this subscriber exists. Relaxed: a count; the entry
         // itself is ordered by `joins`.
@@ -127,7 +143,7 @@ impl Cursors {
                     // Release: a publisher that acquires this cursor sees
                     // nothing more than the number; ordered for scans by
                     // `joins` below.
-                    entry.store(position, Ordering::Release);
+                    entry.store(position & SEQUENCE, Ordering::Release);
                     // Release: pairs with the Acquire reads of `joins` around
                     // each scan (see the module doc).
                     self.joins.fetch_add(1, Ordering::Release);
@@ -168,6 +184,16 @@ impl Cursors {
         unsafe { &*next }
     }
 
+    /// Reports that `entry`'s subscriber now stands at `cursor`.
+    #[inline]
+    pub(super) fn report(&self, entry: &Entry, cursor: usize) {
+        // Release: pairs with the Acquire loads of the scan (`lag`); the
+        // subscriber's reads of the slots before `cursor` happen before the
+        // publisher reuses them.
+        self.entry(entry)
+            .store(cursor & SEQUENCE, Ordering::Release);
+    }
+
     /// Removes a subscriber: from now on it holds nobody back.
     pub(super) fn leave(&self, entry: &Entry) {
         // Uncount first: a publisher whose scan sees this entry free must
@@ -183,7 +209,7 @@ impl Cursors {
 
     /// The atomic word behind `entry`.
     #[inline]
-    pub(super) fn entry<'a>(&'a self, entry: &Entry) -> &'a AtomicUsize {
+    fn entry<'a>(&'a self, entry: &Entry) -> &'a AtomicUsize {
         // SAFETY: `entry` was returned by `join` on this table, whose segments
         // live as long as it does.
         unsafe { &*entry.0 }
@@ -212,14 +238,21 @@ impl Cursors {
                     // Acquire: pairs with the subscriber's Release store of
                     // its cursor (`Subscriber::advance`, `join`).
                     let cursor = entry.load(Ordering::Acquire);
+                    if cursor & !SEQUENCE != 0 {
+                        continue; // `FREE` or `CLAIMING`
+                    }
+                    // The distance modulo `2^(usize::BITS - 1)`, like the
+                    // cursor (see the module doc).
+                    let behind = tail.wrapping_sub(cursor) & SEQUENCE;
                     // A cursor past `tail` holds nothing back at `tail`. It
                     // happens when `tail` is stale: a multi-publisher loaded
                     // it, other publishers claimed more and subscribers read
                     // past it. Counted as a wrapped distance, such a cursor
                     // looked a whole ring behind, the claim said `Full` and
-                    // the publisher slept with nobody left to wake it.
-                    let behind = tail.wrapping_sub(cursor);
-                    if cursor < CLAIMING && (behind as isize) >= 0 {
+                    // the publisher slept with nobody left to wake it. A
+                    // cursor is never more than a ring (`SEQUENCE / 2 + 1`
+                    // slots at most) behind `tail` or ahead of it.
+                    if behind <= SEQUENCE / 2 + 1 {
                         lag = lag.max(behind);
                     }
                 }
@@ -275,5 +308,35 @@ mod tests {
         assert_eq!(cursors.lag(4), 0);
         let _behind = cursors.join(2);
         assert_eq!(cursors.lag(4), 2);
+    }
+
+    #[test]
+    fn a_cursor_at_a_marker_value_is_still_a_cursor() {
+        // After 2^32 messages on a 32-bit target a cursor reaches the
+        // markers' values. Stored whole, the one at `usize::MAX - 1` was
+        // skipped (lag 0: the publisher could overwrite what it reads) and
+        // the one at `usize::MAX` looked free.
+        let cursors = Cursors::new();
+        let at_claiming = cursors.join(usize::MAX - 1);
+        assert_eq!(cursors.lag(3), 5, "tail 3 is 5 past usize::MAX - 1");
+        let at_free = cursors.join(usize::MAX);
+        let other = cursors.join(0);
+        assert_ne!(
+            cursors.entry(&other) as *const _,
+            cursors.entry(&at_free) as *const _
+        );
+        assert_eq!(cursors.live(), 3);
+        cursors.leave(&at_claiming);
+        assert_eq!(cursors.lag(3), 4, "usize::MAX is 4 behind 3");
+        cursors.report(&at_free, 2);
+        assert_eq!(cursors.lag(3), 3, "0 is 3 behind 3");
+    }
+
+    #[test]
+    fn a_full_ring_of_the_largest_capacity_counts_as_behind() {
+        let cursors = Cursors::new();
+        let _slowest = cursors.join(7);
+        let largest = 1 << (usize::BITS - 2);
+        assert_eq!(cursors.lag(7usize.wrapping_add(largest)), largest);
     }
 }

@@ -71,9 +71,11 @@
 //! the stamps (twice the sequence) wrap after 2^31 messages, and a
 //! subscriber that falls 2^31 messages behind sees distances of the wrong
 //! sign: it may report a wrong `Lagged` count or wait as if nothing were
-//! left. At ten million messages a second that is under four minutes of
-//! idling, so on 32-bit targets keep lossy subscribers reading (this was
-//! found by reading the code; there is no 32-bit target to test on here).
+//! left, and [`Publisher::len`] stops counting one that fell more than
+//! 2^30 behind (the cursor table keeps 31 bits, see `cursors.rs`). At ten
+//! million messages a second that is under two minutes of idling, so on
+//! 32-bit targets keep lossy subscribers reading (this was found by reading
+//! the code; there is no 32-bit target to test on here).
 
 use std::fmt;
 use std::mem::{size_of, MaybeUninit};
@@ -744,13 +746,9 @@ impl<T: Copy> Subscriber<T> {
     /// store to this subscriber's own cache line.
     #[inline]
     fn report(&self) {
-        // Release: pairs with the Acquire loads of the publisher's scan
-        // (`Cursors::lag`); it needs only the number, as the lossy publisher
-        // never waits for a cursor.
-        self.ring
-            .cursors
-            .entry(&self.entry)
-            .store(self.cursor, Ordering::Release);
+        // The lossy publisher never waits for a cursor; it needs only the
+        // number (for `len`).
+        self.ring.cursors.report(&self.entry, self.cursor);
     }
 
     /// The number of slots, a power of two.
