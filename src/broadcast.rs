@@ -999,6 +999,39 @@ impl<T> Subscriber<T> {
         }
     }
 
+    /// Joins a multi-publisher ring at its tail, from any thread, while
+    /// publishers claim sequences on others (`MultiPublisher::subscribe`).
+    ///
+    /// The tail read with a plain load may already be stale when the entry
+    /// appears, and a publisher that scanned the cursors before could then
+    /// claim a whole ring past it. So the entry first holds a place at or
+    /// before the true tail (`first`), and the subscriber then moves to the
+    /// tail as a read-modify-write sees it. That read-modify-write continues
+    /// every claim's release sequence and heads one of its own: a claim made
+    /// after it (its compare-exchange and its loads of `tail` are `Acquire`)
+    /// comes after our entry, so its scan sees us, and a scan that missed
+    /// us only saw cursors at or before that tail, so nothing it lets a
+    /// publisher overwrite lies at or past it. `first` may even lie behind
+    /// `reaped` for a moment; the reaper leaves such a cursor alone (see
+    /// `reap.rs`).
+    fn join_multi(ring: Arc<Ring<T>>) -> Self {
+        // Relaxed: any value at or before the read-modify-write's below
+        // will do (this thread reads `tail` in modification order).
+        let first = ring.tail.load(Ordering::Relaxed);
+        let mut subscriber = Subscriber::join(ring, first);
+        // AcqRel: the Release half orders our entry before every later
+        // claim's Acquire compare-exchange or load of `tail`; the Acquire
+        // half is not needed for our reads (marks order those) but keeps
+        // the claims before this tail before our first look at the marks.
+        let tail = subscriber.ring.tail.fetch_add(0, Ordering::AcqRel);
+        subscriber.start = tail;
+        subscriber.tail = tail;
+        // Moves the cursor from `first` to `tail`: a report, and a reap or a
+        // wake-up of a publisher that `first` held back.
+        subscriber.advance(tail.wrapping_sub(first));
+        subscriber
+    }
+
     /// The oldest unread message, if there is one, without waiting.
     ///
     /// # Errors

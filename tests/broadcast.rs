@@ -575,6 +575,101 @@ fn multi_publisher_every_subscriber_sees_every_message_in_publisher_order() {
 }
 
 #[test]
+fn multi_publisher_subscribe_is_a_late_joiner_and_revives_an_empty_ring() {
+    let (publisher, mut first) = broadcast::Builder::new(4).build_multi::<u32>();
+    let other = publisher.clone();
+    publisher.send(1).unwrap();
+    let mut late = other.subscribe();
+    assert_eq!(publisher.subscribers(), 2);
+    other.send(2).unwrap();
+    assert_eq!(
+        *late.recv().unwrap(),
+        2,
+        "only what was sent after the call"
+    );
+    assert_eq!(late.try_recv().unwrap_err(), TryRecvError::Empty);
+    assert_eq!(*first.recv().unwrap(), 1);
+    assert_eq!(*first.recv().unwrap(), 2);
+    drop((first, late));
+    assert_eq!(publisher.send(3), Err(SendError(3)), "nobody listens");
+    let mut again = publisher.subscribe();
+    other.send(4).unwrap();
+    assert_eq!(*again.recv().unwrap(), 4);
+    // A late joiner holds the publishers back like any subscriber.
+    for i in 5..9 {
+        publisher.try_send(i).unwrap();
+    }
+    assert_eq!(other.try_send(9), Err(TrySendError::Full(9)));
+    assert_eq!(*again.recv().unwrap(), 5);
+    other.try_send(9).unwrap();
+}
+
+/// Subscribers join through `MultiPublisher::subscribe` from a thread that
+/// publishes nothing while two others publish: each joiner sees, of each
+/// publisher, an unbroken run of its messages up to the last (every message
+/// claimed after it joined, in order, none torn), and with drop glue every
+/// message is dropped once, by the time the last subscriber has passed it.
+#[test]
+fn multi_publisher_subscribers_join_while_others_publish() {
+    const PER: u64 = 20_000;
+    let drops = Arc::new(AtomicUsize::new(0));
+    for wait in [Wait::Backoff, Wait::Park] {
+        drops.store(0, Ordering::Relaxed); // Relaxed: no other thread runs yet.
+        let (publisher, mut keeper) = broadcast::Builder::new(8)
+            .wait(wait)
+            .build_multi::<(u64, u64, Counted)>();
+        let publishers: Vec<_> = (0..2u64)
+            .map(|id| {
+                let publisher = publisher.clone();
+                let drops = drops.clone();
+                thread::spawn(move || {
+                    for i in 0..PER {
+                        publisher.send((id, i, Counted(drops.clone()))).unwrap();
+                    }
+                })
+            })
+            .collect();
+        // The keeper reads everything, so the publishers never stop.
+        let keeper = thread::spawn(move || {
+            let mut next = [0u64; 2];
+            while let Ok(sample) = keeper.recv() {
+                let (id, i, _) = &*sample;
+                assert_eq!(*i, next[*id as usize]);
+                next[*id as usize] += 1;
+            }
+            next
+        });
+        let mut joiners = Vec::new();
+        for _ in 0..16 {
+            let mut late = publisher.subscribe();
+            joiners.push(thread::spawn(move || {
+                let mut next: [Option<u64>; 2] = [None, None];
+                while let Ok(sample) = late.recv() {
+                    let (id, i, _) = &*sample;
+                    let expected = next[*id as usize].get_or_insert(*i);
+                    assert_eq!(i, expected, "a gap in publisher {id}'s messages");
+                    *expected += 1;
+                }
+                next
+            }));
+            thread::sleep(Duration::from_micros(200));
+        }
+        drop(publisher);
+        publishers.into_iter().for_each(|p| p.join().unwrap());
+        assert_eq!(keeper.join().unwrap(), [PER, PER]);
+        for joiner in joiners {
+            for next in joiner.join().unwrap() {
+                assert!(
+                    matches!(next, None | Some(PER)),
+                    "{wait:?}: ended at {next:?}"
+                );
+            }
+        }
+        assert_eq!(count(&drops), 2 * PER as usize, "{wait:?}");
+    }
+}
+
+#[test]
 fn multi_publisher_drops_every_message_once() {
     let drops = Arc::new(AtomicUsize::new(0));
     let (publisher, mut subscriber) = broadcast::Builder::new(4).build_multi();

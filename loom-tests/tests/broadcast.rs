@@ -351,3 +351,76 @@ fn multi_publisher_stale_tail_is_not_full() {
         drop(other.join().unwrap());
     });
 }
+
+/// A subscriber joins through `MultiPublisher::subscribe` on a thread that
+/// publishes nothing, while another thread publishes two messages through a
+/// ring of one slot and a third subscriber reads them. The joiner sees a
+/// suffix of the messages, each only after it is written and before its
+/// slot is reused: a claim that missed the joiner's entry could otherwise
+/// lap the place it joined at.
+#[test]
+fn multi_publisher_subscribe_while_publishing() {
+    model(|| {
+        let (publisher, mut reader) = broadcast::Builder::new(1)
+            .wait(Wait::Park)
+            .build_multi::<i32>();
+        let other = publisher.clone();
+        let sender = thread::spawn(move || {
+            other.send(1).unwrap();
+            other.send(2).unwrap();
+        });
+        let reading = thread::spawn(move || {
+            let seen: Vec<i32> = (0..2).map(|_| *reader.recv().unwrap()).collect();
+            assert_eq!(seen, [1, 2]);
+        });
+        let late = publisher.subscribe();
+        drop(publisher);
+        let seen = drain(late);
+        assert!(
+            [&[1, 2][..], &[2], &[]].contains(&&seen[..]),
+            "not a suffix: {seen:?}"
+        );
+        sender.join().unwrap();
+        reading.join().unwrap();
+    });
+}
+
+/// As above with messages that have drop glue: the joiner's first place may
+/// lie behind what was reaped, and the reaper must leave it alone; the
+/// joiner's move to the tail asks for a reap. Each message is dropped once,
+/// by the time its last reader passed it.
+#[test]
+fn multi_publisher_subscribe_while_reaping() {
+    model(|| {
+        let count = counter();
+        let (publisher, mut reader) = broadcast::Builder::new(1)
+            .wait(Wait::Park)
+            .build_multi::<Counted>();
+        let other = publisher.clone();
+        let sender_count = count.clone();
+        let sender = thread::spawn(move || {
+            other.send(Counted::new(0, &sender_count)).unwrap();
+            other.send(Counted::new(1, &sender_count)).unwrap();
+        });
+        let reading = thread::spawn(move || {
+            let ids: Vec<_> = (0..2).map(|_| reader.recv().unwrap().id).collect();
+            assert_eq!(ids, [0, 1]);
+            reader
+        });
+        let mut late = publisher.subscribe();
+        drop(publisher);
+        let mut ids = Vec::new();
+        while let Ok(sample) = late.recv() {
+            ids.push(sample.id);
+        }
+        assert!(
+            [&[0, 1][..], &[1], &[]].contains(&&ids[..]),
+            "not a suffix: {ids:?}"
+        );
+        sender.join().unwrap();
+        let reader = reading.join().unwrap();
+        assert_eq!(drops(&count), 2, "both passed by every subscriber alive");
+        drop((reader, late));
+        assert_eq!(drops(&count), 2);
+    });
+}

@@ -31,7 +31,7 @@ use std::fmt;
 use std::mem;
 use std::time::{Duration, Instant};
 
-use super::Ring;
+use super::{Ring, Subscriber};
 use crate::error::{SendError, SendTimeoutError, TrySendError};
 use crate::stats::{count_full_wait, BroadcastStats};
 use crate::sync::{Arc, Ordering};
@@ -57,9 +57,8 @@ pub(super) fn readable_end<T>(ring: &Ring<T>, cursor: usize) -> usize {
 /// publishing thread; subscribers disconnect when the last clone drops.
 ///
 /// Every subscriber sees every message, and the messages of one publisher
-/// in the order it sent them. To add a subscriber, clone an existing one
-/// (there is no `subscribe` here: a subscriber made from a thread that
-/// publishes nothing could not be placed safely against claims in flight).
+/// in the order it sent them. Add a subscriber with
+/// [`subscribe`](Self::subscribe) (a late joiner) or by cloning one.
 ///
 /// `Send` when `T: Send + Sync`; not `Sync` (it caches the gate in a `Cell`).
 pub struct MultiPublisher<T> {
@@ -192,18 +191,23 @@ impl<T> MultiPublisher<T> {
     /// Claims the next sequence if its slot is free and a subscriber exists.
     fn claim(&self) -> Result<usize, TrySendError<()>> {
         let ring = &*self.ring;
-        // Relaxed: only where to start; the compare-exchange decides.
-        let mut current = ring.tail.load(Ordering::Relaxed);
+        // Acquire: pairs with the AcqRel read-modify-write of a subscriber
+        // joining through `subscribe` (`Subscriber::join_multi`): a `tail`
+        // past the place it joined at makes its entry visible to the scan
+        // in `check_room`.
+        let mut current = ring.tail.load(Ordering::Acquire);
         loop {
             self.check_room(current)?;
-            // Relaxed: the claim only picks one publisher per sequence; the
-            // scan above (Acquire) ordered the subscribers' reads of the
-            // slot's old message before our reuse of it.
+            // The claim picks one publisher per sequence; the scan above
+            // (Acquire) ordered the subscribers' reads of the slot's old
+            // message before our reuse of it. Acquire (both ways): as for
+            // the load above, so that the joiner's entry happens before our
+            // mark, and a reaper that acquires the mark sees the entry.
             match ring.tail.compare_exchange_weak(
                 current,
                 current.wrapping_add(1),
-                Ordering::Relaxed,
-                Ordering::Relaxed,
+                Ordering::Acquire,
+                Ordering::Acquire,
             ) {
                 Ok(_) => return Ok(current),
                 Err(actual) => current = actual,
@@ -263,6 +267,28 @@ impl<T> MultiPublisher<T> {
         if ring.wait.may_sleep() {
             ring.not_empty.notify();
         }
+    }
+
+    /// Makes a subscriber that receives every message claimed after this
+    /// call (a late joiner), from whichever publisher. With no subscriber
+    /// left, it is how the ring gets one again.
+    ///
+    /// ```
+    /// let (publisher, first) = ringbus::broadcast::Builder::new(8).build_multi();
+    /// publisher.send(1).unwrap();
+    /// drop(first);
+    /// assert!(publisher.send(2).is_err()); // nobody listens
+    /// let mut late = publisher.subscribe();
+    /// publisher.clone().send(3).unwrap();
+    /// assert_eq!(*late.recv().unwrap(), 3);
+    /// ```
+    pub fn subscribe(&self) -> Subscriber<T> {
+        if mem::needs_drop::<T>() {
+            // As `Publisher::subscribe`: messages published after the last
+            // subscriber's reap, which nobody will pass.
+            self.ring.reap();
+        }
+        Subscriber::join_multi(self.ring.clone())
     }
 
     /// The number of slots, a power of two.

@@ -177,7 +177,14 @@ impl<T> Ring<T> {
         // caught by the scan itself).
         let end = self.readable_end(reaped);
         let passed = end.wrapping_sub(self.cursors.lag(end));
-        // Every cursor, and the end, lie within a lap of `reaped`.
+        if (passed.wrapping_sub(reaped) as isize) < 0 {
+            // A subscriber joining a multi-publisher ring holds a place
+            // behind `reaped` for a moment, then moves to the tail, which is
+            // never behind it (see `Subscriber::join_multi`), and asks for a
+            // reap. It reads nothing before; nothing to do now.
+            return true;
+        }
+        // Every cursor past `reaped`, and the end, lie within a lap of it.
         debug_assert!(passed.wrapping_sub(reaped) <= self.capacity());
         let count = passed.wrapping_sub(reaped).min(N);
         for (offset, item) in taken.items.iter_mut().enumerate().take(count) {
