@@ -32,7 +32,8 @@
 //!   falls a whole ring behind loses messages and is told how many.
 //! - [`Builder::build_multi`] makes the form for many publishing threads
 //!   ([`MultiPublisher`], the Disruptor's multi-producer sequencer), with the
-//!   same subscribers.
+//!   same subscribers; [`MultiPublisher::subscribe`] makes a late joiner
+//!   from any thread.
 //!
 //! # Algorithm
 //!
@@ -1019,11 +1020,11 @@ impl<T> Subscriber<T> {
         // will do (this thread reads `tail` in modification order).
         let first = ring.tail.load(Ordering::Relaxed);
         let mut subscriber = Subscriber::join(ring, first);
-        // AcqRel: the Release half orders our entry before every later
-        // claim's Acquire compare-exchange or load of `tail`; the Acquire
-        // half is not needed for our reads (marks order those) but keeps
-        // the claims before this tail before our first look at the marks.
-        let tail = subscriber.ring.tail.fetch_add(0, Ordering::AcqRel);
+        // Release: pairs with every later claim's Acquire compare-exchange
+        // or load of `tail` (read-modify-writes continue this one's release
+        // sequence), so our entry happens before those claims. Our reads
+        // need nothing from here: the marks order them.
+        let tail = subscriber.ring.tail.fetch_add(0, Ordering::Release);
         subscriber.start = tail;
         subscriber.tail = tail;
         // Moves the cursor from `first` to `tail`: a report, and a reap or a

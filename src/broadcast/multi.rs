@@ -25,6 +25,23 @@
 //! [`Publisher`](super::Publisher)); a subscriber reads sequence `s` only
 //! after acquiring its mark, and the mark `s + 1` cannot be mistaken for an
 //! earlier or later lap's.
+//!
+//! # A late joiner
+//!
+//! [`Publisher::subscribe`](super::Publisher::subscribe) joins at its own
+//! tail, which cannot move meanwhile. Here other threads claim while a
+//! subscriber joins, and a publisher that scanned the cursors just before
+//! the join could claim up to a ring past what it saw. So the joiner first
+//! holds a place at or before the tail, then reads the tail with a
+//! read-modify-write (`Release`) and moves there. Every claim loads and
+//! compare-exchanges `tail` with `Acquire`: a claim of a sequence at or
+//! past that tail comes after the read-modify-write in `tail`'s order, so
+//! it synchronises with it and its scan sees the joiner; a scan that missed
+//! the joiner saw only cursors before that tail (or none, with a tail before
+//! it), so nothing it lets a publisher overwrite is a message the joiner
+//! will read. A reaper that acquires such a claim's mark sees the joiner
+//! too (`Subscriber::join_multi`; loom models
+//! `multi_publisher_subscribe_while_publishing` and `…_while_reaping`).
 
 use std::cell::Cell;
 use std::fmt;
@@ -191,7 +208,7 @@ impl<T> MultiPublisher<T> {
     /// Claims the next sequence if its slot is free and a subscriber exists.
     fn claim(&self) -> Result<usize, TrySendError<()>> {
         let ring = &*self.ring;
-        // Acquire: pairs with the AcqRel read-modify-write of a subscriber
+        // Acquire: pairs with the Release read-modify-write of a subscriber
         // joining through `subscribe` (`Subscriber::join_multi`): a `tail`
         // past the place it joined at makes its entry visible to the scan
         // in `check_room`.
