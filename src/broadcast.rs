@@ -263,7 +263,8 @@ struct Ring<T> {
     /// overwritten.
     slots: Box<[UnsafeCell<MaybeUninit<T>>]>,
     /// Multi-publisher form only (else empty): per slot, `s + 1` once
-    /// message `s` is written there. With several publishers `tail` counts
+    /// message `s` is written there (at first, `i - capacity + 1` in slot
+    /// `i`). With several publishers `tail` counts
     /// claimed sequences, which may be written out of order; subscribers read
     /// up to the first slot not yet marked (see `multi.rs`).
     published: Box<[AtomicUsize]>,
@@ -304,7 +305,12 @@ impl<T> Ring<T> {
             wait,
             mask: slots - 1,
             slots: crate::capacity::alloc(slots, |_| UnsafeCell::new(MaybeUninit::uninit())),
-            published: crate::capacity::alloc(published, |_| AtomicUsize::new(0)),
+            // Sequence `i - capacity` "written" in slot `i`: the first lap's
+            // claims find their slot free (`MultiPublisher::wait_written`),
+            // and no reader takes it for sequence `i` (`s + 1` marks `s`).
+            published: crate::capacity::alloc(published, |i| {
+                AtomicUsize::new(i.wrapping_sub(slots).wrapping_add(1))
+            }),
             publishers: AtomicUsize::new(1),
         }
     }
@@ -1009,10 +1015,11 @@ impl<T> Subscriber<T> {
     /// before the true tail (`first`), and the subscriber then moves to the
     /// tail as a read-modify-write sees it. That read-modify-write continues
     /// every claim's release sequence and heads one of its own: a claim made
-    /// after it (its compare-exchange and its loads of `tail` are `Acquire`)
-    /// comes after our entry, so its scan sees us, and a scan that missed
+    /// after it (its compare-exchange is `Acquire`) comes after our entry,
+    /// and so does anyone who acquires its mark; a scan that missed
     /// us only saw cursors at or before that tail, so nothing it lets a
-    /// publisher overwrite lies at or past it. `first` may even lie behind
+    /// publisher overwrite lies at or past it (a scan that saw no cursor at
+    /// all says `Full`, see `multi.rs`). `first` may even lie behind
     /// `reaped` for a moment; the reaper leaves such a cursor alone (see
     /// `reap.rs`).
     fn join_multi(ring: Arc<Ring<T>>) -> Self {
@@ -1021,8 +1028,8 @@ impl<T> Subscriber<T> {
         let first = ring.tail.load(Ordering::Relaxed);
         let mut subscriber = Subscriber::join(ring, first);
         // Release: pairs with every later claim's Acquire compare-exchange
-        // or load of `tail` (read-modify-writes continue this one's release
-        // sequence), so our entry happens before those claims. Our reads
+        // (read-modify-writes continue this one's release sequence), so our
+        // entry happens before those claims. Our reads
         // need nothing from here: the marks order them.
         let tail = subscriber.ring.tail.fetch_add(0, Ordering::Release);
         subscriber.start = tail;

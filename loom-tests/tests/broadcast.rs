@@ -424,3 +424,36 @@ fn multi_publisher_subscribe_while_reaping() {
         assert_eq!(drops(&count), 2);
     });
 }
+
+/// The joiner is the only subscriber: with nobody else's cursor in the
+/// scan, a publisher learns of it only through its entry. Two publishers
+/// try once each, concurrently with the join, through a ring of one slot:
+/// the second claim lands a lap after the first, and must neither write the
+/// slot while the first is still writing it (the joiner moves past claims in
+/// flight) nor overwrite what the joiner will read. The joiner gets only
+/// messages that were sent, once each.
+#[test]
+fn multi_publisher_subscribe_alone() {
+    model(|| {
+        let (publisher, first) = broadcast::Builder::new(1)
+            .wait(Wait::Park)
+            .build_multi::<i32>();
+        drop(first);
+        let senders = [1, 2].map(|value| {
+            let publisher = publisher.clone();
+            thread::spawn(move || publisher.try_send(value).is_ok().then_some(value))
+        });
+        let late = publisher.subscribe();
+        drop(publisher);
+        let seen = drain(late);
+        let sent: Vec<i32> = senders
+            .into_iter()
+            .filter_map(|sender| sender.join().unwrap())
+            .collect();
+        assert!(
+            seen.iter().all(|value| sent.contains(value)),
+            "{seen:?} of {sent:?}"
+        );
+        assert!(seen.len() < 2 || seen[0] != seen[1], "duplicated: {seen:?}");
+    });
+}

@@ -228,10 +228,15 @@ impl Cursors {
     /// Every cursor read here was stored with `Release` after its subscriber
     /// finished reading the slots before it, so the publisher may reuse them.
     pub(super) fn lag(&self, tail: usize) -> usize {
+        self.slowest(tail).unwrap_or(0)
+    }
+
+    /// [`lag`](Self::lag), or `None` when the scan saw no cursor at all.
+    pub(super) fn slowest(&self, tail: usize) -> Option<usize> {
         loop {
             // Acquire: pairs with the Release increment at the end of `join`.
             let before = self.joins.load(Ordering::Acquire);
-            let mut lag = 0;
+            let mut lag = None;
             let mut segment = Some(&self.first);
             while let Some(current) = segment {
                 for entry in &current.entries {
@@ -244,6 +249,8 @@ impl Cursors {
                     // The distance modulo `2^(usize::BITS - 1)`, like the
                     // cursor (see the module doc).
                     let behind = tail.wrapping_sub(cursor) & SEQUENCE;
+                    // Seen, whether or not it holds anything back.
+                    let slowest = lag.get_or_insert(0);
                     // A cursor past `tail` holds nothing back at `tail`. It
                     // happens when `tail` is stale: a multi-publisher loaded
                     // it, other publishers claimed more and subscribers read
@@ -253,7 +260,7 @@ impl Cursors {
                     // cursor is never more than a ring (`SEQUENCE / 2 + 1`
                     // slots at most) behind `tail` or ahead of it.
                     if behind <= SEQUENCE / 2 + 1 {
-                        lag = lag.max(behind);
+                        *slowest = (*slowest).max(behind);
                     }
                 }
                 // Acquire: pairs with the AcqRel link in `next_segment`.

@@ -33,15 +33,20 @@
 //! subscriber joins, and a publisher that scanned the cursors just before
 //! the join could claim up to a ring past what it saw. So the joiner first
 //! holds a place at or before the tail, then reads the tail with a
-//! read-modify-write (`Release`) and moves there. Every claim loads and
-//! compare-exchanges `tail` with `Acquire`: a claim of a sequence at or
-//! past that tail comes after the read-modify-write in `tail`'s order, so
-//! it synchronises with it and its scan sees the joiner; a scan that missed
-//! the joiner saw only cursors before that tail (or none, with a tail before
-//! it), so nothing it lets a publisher overwrite is a message the joiner
-//! will read. A reaper that acquires such a claim's mark sees the joiner
-//! too (`Subscriber::join_multi`; loom models
-//! `multi_publisher_subscribe_while_publishing` and `…_while_reaping`).
+//! read-modify-write (`Release`) and moves there. A claim's successful
+//! compare-exchange is `Acquire`: the claim of a sequence at or past that
+//! tail comes after the read-modify-write in `tail`'s order, so it
+//! synchronises with it, and the joiner's entry happens before its mark.
+//! So a scan that sees a cursor past the joiner's tail (someone acquired
+//! such a mark) or a reaper that acquires one sees the joiner too; a scan
+//! that misses it saw only cursors before that tail, so nothing it lets a
+//! publisher overwrite is a message the joiner will read. A scan that sees
+//! no cursor at all, while the joiner is counted among the subscribers,
+//! says `Full` until the entry shows: with no cursor to gate on, a claim a
+//! ring past another publisher's unfinished claim would write the same
+//! slot (`Subscriber::join_multi`; loom models
+//! `multi_publisher_subscribe_while_publishing`, `…_while_reaping` and
+//! `…_alone`).
 
 use std::cell::Cell;
 use std::fmt;
@@ -208,23 +213,24 @@ impl<T> MultiPublisher<T> {
     /// Claims the next sequence if its slot is free and a subscriber exists.
     fn claim(&self) -> Result<usize, TrySendError<()>> {
         let ring = &*self.ring;
-        // Acquire: pairs with the Release read-modify-write of a subscriber
-        // joining through `subscribe` (`Subscriber::join_multi`): a `tail`
-        // past the place it joined at makes its entry visible to the scan
-        // in `check_room`.
-        let mut current = ring.tail.load(Ordering::Acquire);
+        // Relaxed: only where to start; the compare-exchange decides.
+        let mut current = ring.tail.load(Ordering::Relaxed);
         loop {
             self.check_room(current)?;
             // The claim picks one publisher per sequence; the scan above
             // (Acquire) ordered the subscribers' reads of the slot's old
-            // message before our reuse of it. Acquire (both ways): as for
-            // the load above, so that the joiner's entry happens before our
-            // mark, and a reaper that acquires the mark sees the entry.
+            // message before our reuse of it. Acquire on success: pairs with
+            // the Release read-modify-write of a subscriber joining through
+            // `subscribe` (`Subscriber::join_multi`) if this claim comes
+            // after it, so that its entry happens before our mark: whoever
+            // acquires the mark (a subscriber whose cursor a later scan
+            // reads, a reaper) then sees the joiner. Relaxed on failure:
+            // only where to try next.
             match ring.tail.compare_exchange_weak(
                 current,
                 current.wrapping_add(1),
                 Ordering::Acquire,
-                Ordering::Acquire,
+                Ordering::Relaxed,
             ) {
                 Ok(_) => return Ok(current),
                 Err(actual) => current = actual,
@@ -251,10 +257,16 @@ impl<T> MultiPublisher<T> {
             // and retry with the fresh `tail`.
             let behind = current.wrapping_sub(self.gate.get());
             (behind as isize) < 0 || behind < capacity
-        } else {
-            let lag = ring.cursors.lag(current);
+        } else if let Some(lag) = ring.cursors.slowest(current) {
             self.gate.set(current.wrapping_sub(lag));
             lag < capacity
+        } else {
+            // No cursor at all: either nobody subscribes (`Disconnected`
+            // below), or a subscriber is joining through `subscribe` and
+            // its entry is not visible yet. With no cursor to gate on, a
+            // claim a ring past another publisher's claim still being
+            // written would write the same slot; so wait for the entry.
+            false
         };
         // After the scan, as in `Publisher::start_send`.
         if ring.cursors.live() == 0 {
@@ -263,7 +275,37 @@ impl<T> MultiPublisher<T> {
         if !room {
             return Err(TrySendError::Full(()));
         }
+        if !mem::needs_drop::<T>() {
+            self.wait_written(current.wrapping_sub(capacity));
+        }
         Ok(())
+    }
+
+    /// Waits until the message of `sequence`, a lap before the one about to
+    /// be claimed in its slot, is written (or the slot is past it).
+    ///
+    /// The cursors say who still reads a slot, not that its last claim was
+    /// written: a subscriber joining through `subscribe` moves past claims
+    /// still in flight. Without this, a claim a lap later could write the
+    /// same slot as the unfinished one. Readers and the reaper never pass an
+    /// unwritten message, so with drop glue (gated on `reaped`) and without
+    /// a joiner the mark is always there already: one load.
+    #[inline]
+    fn wait_written(&self, sequence: usize) {
+        let ring = &*self.ring;
+        // Acquire: pairs with the Release store of the mark in `write`: that
+        // publisher's write of the slot happens before ours. The first
+        // lap's marks start out as written (see `Ring::new`).
+        while (ring.published[sequence & ring.mask]
+            .load(Ordering::Acquire)
+            .wrapping_sub(sequence.wrapping_add(1)) as isize)
+            < 0
+        {
+            // A publisher between its claim and its mark: a few stores
+            // away, on another thread. (Not a wait on `not_full`: nobody
+            // would notify it.)
+            crate::sync::yield_now();
+        }
     }
 
     /// Writes the claimed `sequence` and marks it written.
