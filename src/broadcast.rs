@@ -305,9 +305,9 @@ impl<T> Ring<T> {
             wait,
             mask: slots - 1,
             slots: crate::capacity::alloc(slots, |_| UnsafeCell::new(MaybeUninit::uninit())),
-            // Sequence `i - capacity` "written" in slot `i`: the first lap's
-            // claims find their slot free (`MultiPublisher::wait_written`),
-            // and no reader takes it for sequence `i` (`s + 1` marks `s`).
+            // Sequence `i - capacity` "written" in slot `i`: a joiner finds
+            // the lap before the first written (`multi::wait_written`), and
+            // no reader takes it for sequence `i` (`s + 1` marks `s`).
             published: crate::capacity::alloc(published, |i| {
                 AtomicUsize::new(i.wrapping_sub(slots).wrapping_add(1))
             }),
@@ -1026,12 +1026,16 @@ impl<T> Subscriber<T> {
         // Relaxed: any value at or before the read-modify-write's below
         // will do (this thread reads `tail` in modification order).
         let first = ring.tail.load(Ordering::Relaxed);
+        // A cursor says that everything before it was written (see
+        // `multi::wait_written`): wait for the last lap's claims in flight.
+        multi::wait_written(&ring, first.wrapping_sub(ring.capacity()), first);
         let mut subscriber = Subscriber::join(ring, first);
         // Release: pairs with every later claim's Acquire compare-exchange
         // (read-modify-writes continue this one's release sequence), so our
         // entry happens before those claims. Our reads
         // need nothing from here: the marks order them.
         let tail = subscriber.ring.tail.fetch_add(0, Ordering::Release);
+        multi::wait_written(&subscriber.ring, first, tail);
         subscriber.start = tail;
         subscriber.tail = tail;
         // Moves the cursor from `first` to `tail`: a report, and a reap or a

@@ -44,7 +44,10 @@
 //! no cursor at all, while the joiner is counted among the subscribers,
 //! says `Full` until the entry shows: with no cursor to gate on, a claim a
 //! ring past another publisher's unfinished claim would write the same
-//! slot (`Subscriber::join_multi`; loom models
+//! slot. And since a cursor also tells the publishers that everything
+//! before it was written, the joiner waits for the claims in flight below
+//! each place it reports (`wait_written`; `Subscriber::join_multi`; loom
+//! models
 //! `multi_publisher_subscribe_while_publishing`, `…_while_reaping` and
 //! `…_alone`).
 
@@ -72,6 +75,31 @@ pub(super) fn readable_end<T>(ring: &Ring<T>, cursor: usize) -> usize {
         end = end.wrapping_add(1);
     }
     end
+}
+
+/// Waits until every message claimed before `end`, back to `start`, is
+/// written (its slot marked with it or a later lap).
+///
+/// A cursor, and a publisher's gate on it, say that everything before it
+/// was written: a claim a lap later may then take the slot. A subscriber
+/// joining through `subscribe` does not read its way there, so it waits for
+/// the claims in flight (each a few stores away, on another thread) before
+/// it reports a place; without it, loom found two claims a lap apart
+/// writing one slot.
+pub(super) fn wait_written<T>(ring: &Ring<T>, start: usize, end: usize) {
+    let mut sequence = start;
+    while sequence != end {
+        // Acquire: pairs with the publisher's Release store of the mark in
+        // `MultiPublisher::write`; its write of the slot happens before the
+        // claims our cursor will let through. The first lap's marks start
+        // out as written (see `Ring::new`).
+        let mark = ring.published[sequence & ring.mask].load(Ordering::Acquire);
+        if (mark.wrapping_sub(sequence.wrapping_add(1)) as isize) < 0 {
+            crate::sync::yield_now();
+            continue;
+        }
+        sequence = sequence.wrapping_add(1);
+    }
 }
 
 /// A publishing end of a multi-publisher [`broadcast`](super) ring, from
@@ -275,37 +303,7 @@ impl<T> MultiPublisher<T> {
         if !room {
             return Err(TrySendError::Full(()));
         }
-        if !mem::needs_drop::<T>() {
-            self.wait_written(current.wrapping_sub(capacity));
-        }
         Ok(())
-    }
-
-    /// Waits until the message of `sequence`, a lap before the one about to
-    /// be claimed in its slot, is written (or the slot is past it).
-    ///
-    /// The cursors say who still reads a slot, not that its last claim was
-    /// written: a subscriber joining through `subscribe` moves past claims
-    /// still in flight. Without this, a claim a lap later could write the
-    /// same slot as the unfinished one. Readers and the reaper never pass an
-    /// unwritten message, so with drop glue (gated on `reaped`) and without
-    /// a joiner the mark is always there already: one load.
-    #[inline]
-    fn wait_written(&self, sequence: usize) {
-        let ring = &*self.ring;
-        // Acquire: pairs with the Release store of the mark in `write`: that
-        // publisher's write of the slot happens before ours. The first
-        // lap's marks start out as written (see `Ring::new`).
-        while (ring.published[sequence & ring.mask]
-            .load(Ordering::Acquire)
-            .wrapping_sub(sequence.wrapping_add(1)) as isize)
-            < 0
-        {
-            // A publisher between its claim and its mark: a few stores
-            // away, on another thread. (Not a wait on `not_full`: nobody
-            // would notify it.)
-            crate::sync::yield_now();
-        }
     }
 
     /// Writes the claimed `sequence` and marks it written.
