@@ -1019,9 +1019,11 @@ impl<T> Subscriber<T> {
     /// and so does anyone who acquires its mark; a scan that missed
     /// us only saw cursors at or before that tail, so nothing it lets a
     /// publisher overwrite lies at or past it (a scan that saw no cursor at
-    /// all says `Full`, see `multi.rs`). `first` may even lie behind
-    /// `reaped` for a moment; the reaper leaves such a cursor alone (see
-    /// `reap.rs`).
+    /// all says `Full`, see `multi.rs`). Before each place it reports, it
+    /// waits for the claims in flight below it to be written, since the
+    /// publishers take a cursor as proof of that (`multi::wait_written`).
+    /// `first` may even lie behind `reaped` for a moment; the reaper leaves
+    /// such a cursor alone (see `reap.rs`).
     fn join_multi(ring: Arc<Ring<T>>) -> Self {
         // Relaxed: any value at or before the read-modify-write's below
         // will do (this thread reads `tail` in modification order).
@@ -1032,8 +1034,8 @@ impl<T> Subscriber<T> {
         let mut subscriber = Subscriber::join(ring, first);
         // Release: pairs with every later claim's Acquire compare-exchange
         // (read-modify-writes continue this one's release sequence), so our
-        // entry happens before those claims. Our reads
-        // need nothing from here: the marks order them.
+        // entry happens before those claims. Our reads need nothing from
+        // here: the marks order them.
         let tail = subscriber.ring.tail.fetch_add(0, Ordering::Release);
         multi::wait_written(&subscriber.ring, first, tail);
         subscriber.start = tail;

@@ -236,7 +236,8 @@ impl Cursors {
         loop {
             // Acquire: pairs with the Release increment at the end of `join`.
             let before = self.joins.load(Ordering::Acquire);
-            let mut lag = None;
+            let mut lag = 0;
+            let mut seen = false;
             let mut segment = Some(&self.first);
             while let Some(current) = segment {
                 for entry in &current.entries {
@@ -250,7 +251,7 @@ impl Cursors {
                     // cursor (see the module doc).
                     let behind = tail.wrapping_sub(cursor) & SEQUENCE;
                     // Seen, whether or not it holds anything back.
-                    let slowest = lag.get_or_insert(0);
+                    seen = true;
                     // A cursor past `tail` holds nothing back at `tail`. It
                     // happens when `tail` is stale: a multi-publisher loaded
                     // it, other publishers claimed more and subscribers read
@@ -260,7 +261,7 @@ impl Cursors {
                     // cursor is never more than a ring (`SEQUENCE / 2 + 1`
                     // slots at most) behind `tail` or ahead of it.
                     if behind <= SEQUENCE / 2 + 1 {
-                        *slowest = (*slowest).max(behind);
+                        lag = lag.max(behind);
                     }
                 }
                 // Acquire: pairs with the AcqRel link in `next_segment`.
@@ -271,7 +272,7 @@ impl Cursors {
             // Acquire: see the module doc; a join that finished during the
             // scan may have been missed.
             if self.joins.load(Ordering::Acquire) == before {
-                return lag;
+                return seen.then_some(lag);
             }
         }
     }

@@ -328,7 +328,9 @@ impl<T> MultiPublisher<T> {
 
     /// Makes a subscriber that receives every message claimed after this
     /// call (a late joiner), from whichever publisher. With no subscriber
-    /// left, it is how the ring gets one again.
+    /// left, it is how the ring gets one again. It may wait for messages
+    /// that other threads have claimed to be written (a few stores each),
+    /// never for room.
     ///
     /// ```
     /// let (publisher, first) = ringbus::broadcast::Builder::new(8).build_multi();
