@@ -976,7 +976,7 @@ fn loans_without_subscribers_drop_what_they_published() {
 
 /// Messages whose `Drop` acts on the ring that drops them (review cases).
 mod reaping_reentry {
-    use ringbus::broadcast::{self, Publisher, Subscriber};
+    use ringbus::broadcast::{self, MultiPublisher, Publisher, Subscriber};
     use ringbus::Wait;
     use std::cell::RefCell;
     use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -1181,6 +1181,62 @@ mod reaping_reentry {
         assert_eq!(sent, [true, true]);
         assert_eq!(s1.try_recv_batch().unwrap().len(), 2, "both arrived");
         PUB_BIG.with(|p| drop(p.borrow_mut().take()));
+    }
+
+    /// `MultiPublisher::is_full` answers what `try_send` would, also while
+    /// a passed message waits for a reap pass this very thread owes: the
+    /// pass took one big message of two, and the first one's `Drop` fills
+    /// the slot it freed, then asks. (It said full, without reaping, while
+    /// `try_send` reaped and succeeded.)
+    #[test]
+    fn multi_is_full_reaps_as_try_send_does() {
+        struct Huge {
+            check: bool,
+            _pad: [u8; 2048],
+        }
+        thread_local! {
+            static MULTI: RefCell<Option<MultiPublisher<Huge>>> = const { RefCell::new(None) };
+            static SEEN: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+        }
+        fn huge(check: bool) -> Huge {
+            Huge {
+                check,
+                _pad: [0; 2048],
+            }
+        }
+        impl Drop for Huge {
+            fn drop(&mut self) {
+                if !self.check {
+                    return;
+                }
+                MULTI.with(|p| {
+                    let p = p.borrow();
+                    let p = p.as_ref().unwrap();
+                    let seen = [
+                        format!("{:?}", p.try_send(huge(false)).map_err(drop)),
+                        format!("full {}", p.is_full()),
+                        format!("{:?}", p.try_send(huge(false)).map_err(drop)),
+                        format!("full {}", p.is_full()),
+                    ];
+                    SEEN.with(|s| s.borrow_mut().extend(seen));
+                });
+            }
+        }
+        let (publisher, mut s1) = broadcast::Builder::new(2).build_multi::<Huge>();
+        for check in [true, false] {
+            assert!(publisher.try_send(huge(check)).is_ok());
+        }
+        assert!(publisher.is_full());
+        MULTI.with(|p| *p.borrow_mut() = Some(publisher));
+        assert_eq!(s1.try_recv_batch().unwrap().len(), 2); // passes both
+        let seen = SEEN.with(|s| s.borrow().clone());
+        assert_eq!(
+            seen,
+            ["Ok(())", "full false", "Ok(())", "full true"],
+            "the second old message was passed: room for one more, then full"
+        );
+        assert_eq!(s1.try_recv_batch().unwrap().len(), 2, "both arrived");
+        MULTI.with(|p| drop(p.borrow_mut().take()));
     }
 
     /// The same with small messages: 64 passed at once, a pass takes 32,

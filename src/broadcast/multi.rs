@@ -157,7 +157,8 @@ impl<T> MultiPublisher<T> {
     pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
         let mut claimed = self.claim();
         if matches!(claimed, Err(TrySendError::Full(()))) && mem::needs_drop::<T>() {
-            // As `Publisher::start_send_reaping`.
+            // As `Publisher::start_send_reaping`; `has_room` makes the same
+            // reap, so that `is_full` answers what this would.
             self.ring.reap();
             claimed = self.claim();
         }
@@ -214,10 +215,11 @@ impl<T> MultiPublisher<T> {
 
     fn send_until(&self, value: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
         let ring = &*self.ring;
-        if mem::needs_drop::<T>() && self.is_full() {
-            // Once, before waiting, outside the `not_full` lock (as
-            // `Publisher::start_send_reaping`).
-            ring.reap();
+        if mem::needs_drop::<T>() {
+            // Reaps once if the ring looks full: before waiting, outside the
+            // `not_full` lock (as `Publisher::start_send_reaping`). Only the
+            // reap matters here; the claim below decides.
+            let _ = self.has_room();
         }
         let mut waited = false;
         let claimed = wait::block(ring.wait, &ring.not_full, deadline, || match self.claim() {
@@ -388,7 +390,9 @@ impl<T> MultiPublisher<T> {
         self.len() == 0
     }
 
-    /// Whether a `try_send` would now say `Full`.
+    /// Whether a `try_send` would now say `Full`. For a `T` with drop glue
+    /// it first reaps what every subscriber has passed, if the ring looks
+    /// full, as `try_send` does.
     ///
     /// ```
     /// let (publisher, _s) = ringbus::broadcast::Builder::new(1).build_multi();
@@ -396,9 +400,25 @@ impl<T> MultiPublisher<T> {
     /// assert!(publisher.is_full());
     /// ```
     pub fn is_full(&self) -> bool {
+        matches!(self.has_room(), Err(TrySendError::Full(())))
+    }
+
+    /// `check_room` at the tail now, and for a `T` with drop glue a reap of
+    /// its own if the ring looks full, as `try_send` does: messages every
+    /// subscriber has passed may still wait for a pass owed by a busy
+    /// thread, maybe this one (see `reap.rs`). Never under the `not_full`
+    /// lock.
+    fn has_room(&self) -> Result<(), TrySendError<()>> {
         // Relaxed: a snapshot, as in `claim`.
         let current = self.ring.tail.load(Ordering::Relaxed);
-        matches!(self.check_room(current), Err(TrySendError::Full(())))
+        match self.check_room(current) {
+            Err(TrySendError::Full(())) if mem::needs_drop::<T>() => {
+                self.ring.reap();
+                // Relaxed: as above.
+                self.check_room(self.ring.tail.load(Ordering::Relaxed))
+            }
+            other => other,
+        }
     }
 
     /// The number of subscribers alive now.
