@@ -243,13 +243,16 @@ pub enum BusError {
     /// );
     ///
     /// // Too large for the endpoint's messages: an error at every endpoint.
-    /// let huge = ringbus::Bus::builder().capacity(1 << 62).build();
+    /// let huge = ringbus::Bus::builder().capacity(usize::MAX / 2).build();
     /// assert!(matches!(huge.pusher::<u64>("jobs"), Err(BusError::Capacity { .. })));
     ///
-    /// // Small enough to be a ring, too large for any machine (512 PiB).
+    /// // Small enough to be a ring, too large for any machine (512 PiB; on
+    /// // 64-bit targets).
+    /// # #[cfg(target_pointer_width = "64")] {
     /// let vast = ringbus::Bus::builder().capacity(1 << 55).build();
     /// let err = vast.pusher::<u64>("jobs").unwrap_err();
     /// assert!(err.to_string().contains("the allocator refused"), "{err}");
+    /// # }
     /// ```
     Capacity {
         /// The endpoint.

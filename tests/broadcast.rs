@@ -530,12 +530,12 @@ fn overflowing_capacity_panics() {
 /// the slots' bytes: 2^62 zero-sized slots passed, a debug build then
 /// spent for ever building them, and a release build panicked only in the
 /// allocation of the per-slot marks (2^62 words). The marks are checked
-/// first now, with the same clear message.
-#[cfg(target_pointer_width = "64")]
+/// first now, with the same clear message. (2^(BITS - 2) words: 2^BITS
+/// bytes, on any target.)
 #[test]
 #[should_panic(expected = "capacity overflow")]
 fn multi_publisher_capacity_counts_its_marks() {
-    let _ = broadcast::Builder::new(1 << 62).build_multi::<()>();
+    let _ = broadcast::Builder::new(1 << (usize::BITS - 2)).build_multi::<()>();
 }
 
 #[test]

@@ -560,13 +560,13 @@ fn mpmc_rounding_overflow_panics() {
 #[test]
 #[should_panic(expected = "capacity overflow")]
 fn spsc_byte_size_overflow_panics() {
-    let _ = spsc::channel::<[u8; 4096]>(1 << 52);
+    let _ = spsc::channel::<[u8; 4096]>(1 << (usize::BITS - 12));
 }
 
 #[test]
 #[should_panic(expected = "capacity overflow")]
 fn mpmc_byte_size_overflow_panics() {
-    let _ = mpmc::channel::<[u8; 4096]>(1 << 52);
+    let _ = mpmc::channel::<[u8; 4096]>(1 << (usize::BITS - 12));
 }
 
 /// A message that counts its drops, and panics in its `Drop` when `bomb`.
