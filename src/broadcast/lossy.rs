@@ -68,14 +68,16 @@
 //!
 //! Sequences, cursors and stamps are `usize`s compared by wrapping
 //! distance. On a 64-bit target that never runs out. On a 32-bit target
-//! the stamps (twice the sequence) wrap after 2^31 messages, and a
-//! subscriber that falls 2^31 messages behind sees distances of the wrong
-//! sign: it may report a wrong `Lagged` count or wait as if nothing were
-//! left, and [`Publisher::len`] stops counting one that fell more than
-//! 2^30 behind (the cursor table keeps 31 bits, see `cursors.rs`). At ten
-//! million messages a second that is under two minutes of idling, so on
-//! 32-bit targets keep lossy subscribers reading (this was found by reading
-//! the code; there is no 32-bit target to test on here).
+//! sequences wrap after 2^32 messages and stamps (twice the sequence) after
+//! 2^31; the ring is tested past both, and with a subscriber more than 2^30
+//! behind (`tests/wrap32.rs`, which CI runs on `i686`). What 32 bits cannot
+//! do is measure a subscriber 2^31 or more behind: its receives say
+//! `Empty`, as if it were ahead, until the publisher is 2^32 on, and the
+//! `Lagged` count it gets then is short by a multiple of 2^32; and
+//! [`Publisher::len`] stops counting one more than 2^30 behind (the cursor
+//! table keeps 31 bits, see `cursors.rs`). At ten million messages a second
+//! 2^31 is three and a half minutes of idling, so on 32-bit targets keep
+//! lossy subscribers reading.
 
 use std::fmt;
 use std::mem::{size_of, MaybeUninit};
@@ -346,9 +348,17 @@ impl<T: Copy> Ring<T> {
                     return Err(self.skip_to(cursor, oldest, lag));
                 }
                 Err(None) => {
-                    debug_assert!(false, "a published slot showed an older stamp");
-                    // Reload `tail` and look again.
-                    *tail = *cursor;
+                    // The slot's stamp looks older than our message: it was
+                    // overwritten so often since that the stamp, twice the
+                    // sequence, wrapped past half its range (2^30 messages
+                    // on a 32-bit target; never, in practice, on 64 bits).
+                    // The fresh `tail` then shows us more than a ring
+                    // behind, and the next turn skips. Acquire: as above.
+                    *tail = self.tail.load(Ordering::Acquire);
+                    debug_assert!(
+                        tail.wrapping_sub(*cursor) > capacity,
+                        "a published slot showed an older stamp"
+                    );
                 }
             }
         }
@@ -383,13 +393,20 @@ impl<T: Copy> Ring<T> {
             before
         };
         if (seen.wrapping_sub(expected) as isize) < 0 {
-            // Not written yet: our cached `tail` ran ahead of what this slot
-            // shows, which cannot happen after an Acquire load of `tail`;
-            // treat it as "look again".
+            // Older than our message as a signed distance: not written yet
+            // (which cannot happen: our cached `tail` came from an Acquire
+            // load, after the even stamp), or overwritten 2^(usize::BITS - 2)
+            // messages or more later. The caller looks at a fresh `tail`.
             return Err(None);
         }
-        // Overwritten by message `w`, being written or written.
-        let w = seen.wrapping_sub(1) / 2;
+        // Overwritten by message `w`, being written (`seen = 2w + 1`) or
+        // written (`2w + 2`), `w - cursor` messages on: half the stamps'
+        // distance, rounded up. Not `(seen - 1) / 2`: a stamp keeps only
+        // `2w` modulo `2^usize::BITS`, so that loses `w`'s top bit, and on a
+        // 32-bit target every message past 2^31 was read as 2^31 earlier
+        // (`tests/wrap32.rs` found it: a `Lagged` of 2^31 + 1 instead of 127).
+        let ahead = seen.wrapping_sub(expected).div_ceil(2);
+        let w = cursor.wrapping_add(ahead);
         Err(Some(w.wrapping_add(1).wrapping_sub(ring.capacity())))
     }
 
