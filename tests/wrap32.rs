@@ -11,7 +11,11 @@
 //! `.ci/run` runs it on `i686-unknown-linux-gnu`.
 //!
 //! Each test takes seconds in a release build (the ring is run in chunks
-//! or batches, and the messages are single bytes).
+//! or batches, and the messages are single bytes). The mpmc ring (under the
+//! pipeline and request/reply) is not here: one message at a time, with a
+//! compare-exchange on each side, its wrap took 92 s on the reference
+//! machine. It never derives an index from a stamp, only compares the two
+//! by wrapping difference within two laps.
 #![cfg(target_pointer_width = "32")]
 
 use ringbus::broadcast;
