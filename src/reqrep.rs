@@ -130,7 +130,7 @@ pub use error::{ReplyError, RequestError};
 pub use replier::{Iter, Replier, Request, TryIter};
 pub use slot::ReplyTo;
 
-use slot::{Outcome, Slot};
+use slot::{Outcome, Seq, Slot};
 
 /// Creates a request/reply channel whose request ring holds at least
 /// `capacity` requests, with the default [`Wait`] strategy, and returns its
@@ -420,7 +420,7 @@ pub struct Requester<Req, Rep> {
     slot: Arc<Slot<Rep>>,
     /// The sequence number of the last request made. A `Cell`, which also
     /// keeps the requester from being `Sync`.
-    seq: Cell<usize>,
+    seq: Cell<Seq>,
     /// Keeps the endpoint (and a bus registry's `Weak` of it) alive.
     endpoint: Shared<Endpoint<Req, Rep>>,
 }

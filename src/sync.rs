@@ -11,6 +11,8 @@
 
 #[cfg(not(ringbus_loom))]
 mod imp {
+    #[cfg(target_has_atomic = "64")]
+    pub(crate) use std::sync::atomic::AtomicU64;
     pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicPtr, AtomicUsize, Ordering};
     pub(crate) use std::sync::{Arc, Condvar, Mutex};
 
@@ -177,6 +179,8 @@ mod imp {
 #[cfg(ringbus_loom)]
 mod imp {
     pub(crate) use loom::cell::UnsafeCell;
+    #[cfg(target_has_atomic = "64")]
+    pub(crate) use loom::sync::atomic::AtomicU64;
     pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicPtr, AtomicUsize, Ordering};
     pub(crate) use loom::sync::{Arc, Condvar, Mutex};
 

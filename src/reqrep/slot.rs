@@ -19,30 +19,46 @@
 //! a newer `seq` and is handed back to its replier, never written into the
 //! slot. At most one compare-exchange wins per `seq`: the value cell has one
 //! writer at a time, and the requester reads it only after acquiring `FULL`.
-//! Sequence numbers wrap after `2^(usize::BITS - 2)` requests of one
-//! requester; a stale ticket would have to outlive that many requests to be
-//! mistaken for a live one.
+//! The state word is 64 bits wide wherever the target has 64-bit atomics
+//! (every 64-bit target, and 32-bit x86 and Arm), so sequence numbers wrap
+//! after 2^62 requests of one requester: a stale ticket would have to
+//! outlive that many requests to be mistaken for a live one. On a target
+//! without them it is a `usize`, and on 32 bits that is 2^30 requests,
+//! minutes of a busy requester while one replier sits on a ticket.
 
 use std::fmt;
 use std::mem::MaybeUninit;
 
 use super::error::ReplyError;
-use crate::sync::{yield_now, Arc, AtomicUsize, Ordering, UnsafeCell};
+#[cfg(target_has_atomic = "64")]
+use crate::sync::AtomicU64 as AtomicState;
+#[cfg(not(target_has_atomic = "64"))]
+use crate::sync::AtomicUsize as AtomicState;
+use crate::sync::{yield_now, Arc, Ordering, UnsafeCell};
+
+/// A request's sequence number, and the state word that packs one with a
+/// tag: 64 bits where the target has 64-bit atomics (module doc).
+#[cfg(target_has_atomic = "64")]
+pub(super) type Seq = u64;
+/// A request's sequence number, and the state word that packs one with a
+/// tag: a `usize` on a target without 64-bit atomics (module doc).
+#[cfg(not(target_has_atomic = "64"))]
+pub(super) type Seq = usize;
 use crate::wait::{Signal, Wait};
 
 /// Waiting for the reply of `seq`; a ticket may claim the slot.
-const WAITING: usize = 0;
+const WAITING: Seq = 0;
 /// A replier is writing the reply of `seq`.
-const WRITING: usize = 1;
+const WRITING: Seq = 1;
 /// The reply of `seq` is in the cell.
-const FULL: usize = 2;
+const FULL: Seq = 2;
 /// No reply will come for `seq` (abandoned by its replier, or cancelled by
 /// the requester); also the state of a slot with no request yet.
-const GONE: usize = 3;
+const GONE: Seq = 3;
 
 /// The state word for `seq` and `tag`.
 #[inline]
-fn pack(seq: usize, tag: usize) -> usize {
+fn pack(seq: Seq, tag: Seq) -> Seq {
     seq.wrapping_shl(2) | tag
 }
 
@@ -51,7 +67,7 @@ pub(super) struct Slot<Rep> {
     /// `seq << 2 | tag` (see the module doc). Stored by the requester when it
     /// arms a request; compare-exchanged by tickets and by the requester's
     /// cancel.
-    state: AtomicUsize,
+    state: AtomicState,
     /// The reply, initialised exactly while the tag is `FULL`.
     value: UnsafeCell<MaybeUninit<Rep>>,
     /// Where the requester sleeps while it waits for a reply.
@@ -79,7 +95,7 @@ pub(super) enum Outcome<Rep> {
 impl<Rep> Slot<Rep> {
     pub(super) fn new(wait: Wait) -> Self {
         Slot {
-            state: AtomicUsize::new(pack(0, GONE)),
+            state: AtomicState::new(pack(0, GONE)),
             value: UnsafeCell::new(MaybeUninit::uninit()),
             signal: Signal::new(),
             wait,
@@ -98,7 +114,7 @@ impl<Rep> Slot<Rep> {
     /// once. So it is settled first, as its own timeout would: cancelled, or
     /// its reply waited for and dropped (before arming: if that drop makes a
     /// request on this requester, the request starts on a settled slot).
-    pub(super) fn arm(&self, seq: usize) {
+    pub(super) fn arm(&self, seq: Seq) {
         // Relaxed: only decides whether to settle; `cancel` decides how, by
         // its compare-exchange and `poll`'s Acquire load. By coherence this
         // sees at least what the requester last wrote or read here: `GONE`
@@ -118,7 +134,7 @@ impl<Rep> Slot<Rep> {
 
     /// Takes the outcome of `seq` if there is one. Requester only.
     #[inline]
-    pub(super) fn poll(&self, seq: usize) -> Option<Outcome<Rep>> {
+    pub(super) fn poll(&self, seq: Seq) -> Option<Outcome<Rep>> {
         // Acquire: pairs with the Release store of `FULL` in `complete` (the
         // reply's write happens before our read).
         let state = self.state.load(Ordering::Acquire);
@@ -141,7 +157,7 @@ impl<Rep> Slot<Rep> {
     /// Stops waiting for `seq`: later replies to it are handed back to their
     /// repliers. Returns `None` if it cancelled, or the outcome that arrived
     /// first. Requester only.
-    pub(super) fn cancel(&self, seq: usize) -> Option<Outcome<Rep>> {
+    pub(super) fn cancel(&self, seq: Seq) -> Option<Outcome<Rep>> {
         // Relaxed: no data is published by cancelling; a ticket that then
         // fails its compare-exchange keeps its reply.
         match self.state.compare_exchange(
@@ -196,7 +212,7 @@ pub struct ReplyTo<Rep> {
     /// The requester's slot.
     slot: Arc<Slot<Rep>>,
     /// The sequence number of the request this ticket answers.
-    seq: usize,
+    seq: Seq,
     /// Whether the ticket is still to be used: cleared by `reply` and by
     /// `disarm`, so that `drop` does nothing.
     pending: bool,
@@ -205,7 +221,7 @@ pub struct ReplyTo<Rep> {
 impl<Rep> ReplyTo<Rep> {
     /// A ticket for the request `seq` of the requester that owns `slot`.
     #[inline]
-    pub(super) fn new(slot: Arc<Slot<Rep>>, seq: usize) -> Self {
+    pub(super) fn new(slot: Arc<Slot<Rep>>, seq: Seq) -> Self {
         ReplyTo {
             slot,
             seq,
@@ -315,5 +331,30 @@ impl<Rep> fmt::Debug for ReplyTo<Rep> {
             .field("seq", &self.seq)
             .field("abandoned", &self.is_abandoned())
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A ticket 2^30 requests old must find its request settled, not the
+    /// live one: 2^30 is where a `usize` state word of a 32-bit target
+    /// wrapped (`seq << 2` drops the top bits), so on `i686` this failed
+    /// before the state word became 64 bits: the stale reply landed in the
+    /// slot of the live request.
+    #[cfg(target_has_atomic = "64")]
+    #[test]
+    fn a_ticket_a_32_bit_wrap_old_is_stale() {
+        let slot = Arc::new(Slot::<u32>::new(Wait::Spin));
+        let old: Seq = 7;
+        slot.arm(old);
+        let stale = ReplyTo::new(slot.clone(), old);
+        assert!(slot.cancel(old).is_none(), "timed out before any reply");
+        let live = old + (1 << 30);
+        slot.arm(live);
+        assert!(stale.reply(1).is_err(), "the stale reply goes back");
+        assert!(ReplyTo::new(slot.clone(), live).reply(2).is_ok());
+        assert!(matches!(slot.poll(live), Some(Outcome::Reply(2))));
     }
 }

@@ -3,7 +3,7 @@
 
 use std::future::Future;
 
-use super::slot::{Outcome, Slot};
+use super::slot::{Outcome, Seq, Slot};
 use super::{Endpoint, Replier, ReplyTo, Request, RequestError, Requester};
 use crate::error::{RecvError, SendError};
 use crate::select::sealed::{SignalRef, Source};
@@ -14,7 +14,7 @@ use crate::wait::{Signal, Wait};
 /// A pending wait for the reply to request `seq`.
 struct Reply<'a, Rep> {
     slot: &'a Slot<Rep>,
-    seq: usize,
+    seq: Seq,
     wait: Wait,
 }
 
@@ -38,7 +38,7 @@ impl<Rep> Poller for Reply<'_, Rep> {
 /// reply: a reply that comes later is turned away, as after a timeout.
 struct CancelOnDrop<'a, Rep> {
     slot: &'a Slot<Rep>,
-    seq: usize,
+    seq: Seq,
 }
 
 impl<Rep> Drop for CancelOnDrop<'_, Rep> {
