@@ -31,8 +31,10 @@
 //! derived from three counters (what left its ring, less what `DropOldest`
 //! publishers pushed out and what it discarded after an unsubscribe), so
 //! while a `DropOldest` publisher is making room it may be off by one for a
-//! moment; it is exact once the traffic stops. Indices wrap at `usize::MAX` (never, in practice, on
-//! 64-bit targets); counters are reported as `u64`.
+//! moment; it is exact once the traffic stops. Counters are reported as
+//! `u64`, but most are kept as, or derived from, the rings' `usize` indices,
+//! so they wrap where those do: never, in practice, on 64-bit targets, and
+//! after 2^32 messages on 32-bit ones.
 //!
 //! | pattern                | handle method                         | snapshot           |
 //! |------------------------|---------------------------------------|--------------------|
