@@ -1208,6 +1208,68 @@ mod tests {
         assert_eq!(rx2.recv(), Ok(5));
     }
 
+    /// A ring whose first index is `start` instead of 0, as if `start`
+    /// messages had passed: each slot free for the sender of the index that
+    /// maps to it in the lap from `start`.
+    fn channel_from<T>(capacity: usize, start: usize) -> (Sender<T>, Receiver<T>) {
+        let slots = crate::capacity::slots::<Slot<T>>(capacity);
+        let mask = slots - 1;
+        let slots = crate::capacity::alloc(slots, |j| {
+            Slot::free(start.wrapping_add(j.wrapping_sub(start) & mask))
+        });
+        let ring = Ring::with_slots(slots, Wait::Park);
+        // Relaxed: the ring is not shared yet.
+        ring.head.store(start, Ordering::Relaxed);
+        // Relaxed: as above.
+        ring.tail.store(start, Ordering::Relaxed);
+        let ring = Arc::new(ring);
+        (Sender::new(ring.clone()), Receiver::new(ring))
+    }
+
+    /// Indices wrap at `2^usize::BITS` and stamps (twice the index) at
+    /// half that. Started just before each wrap, the ring fills to exactly
+    /// its capacity and drains in varying steps across it, every message in
+    /// order, the lengths right at the full and empty edges. (Driving a
+    /// ring there for real takes 2^32 messages on 32 bits, 92 s, and is out
+    /// of reach on 64.) On a thread of its own, because a ring that gets
+    /// the wrap wrong may spin for ever in a claim loop instead of failing.
+    #[test]
+    fn runs_across_the_wraps_of_its_indices_and_stamps() {
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            across_the_wraps();
+            done.send(()).unwrap();
+        });
+        let outcome = finished.recv_timeout(std::time::Duration::from_secs(10));
+        assert_eq!(outcome, Ok(()), "panicked or hung: see its output");
+    }
+
+    fn across_the_wraps() {
+        const CAPACITY: usize = 8;
+        for start in [usize::MAX - 2 * CAPACITY + 3, usize::MAX / 2 - CAPACITY - 1] {
+            let (tx, rx) = channel_from::<usize>(CAPACITY, start);
+            let (mut sent, mut received) = (0, 0);
+            for round in 0..4 * CAPACITY {
+                while tx.try_send(sent).is_ok() {
+                    sent += 1;
+                }
+                assert_eq!(sent - received, CAPACITY, "start {start:#x}");
+                assert!(tx.is_full() && rx.len() == CAPACITY);
+                for _ in 0..=round % CAPACITY {
+                    assert_eq!(rx.try_recv(), Ok(received), "start {start:#x}");
+                    received += 1;
+                }
+                assert_eq!(tx.len(), sent - received);
+            }
+            while let Ok(value) = rx.try_recv() {
+                assert_eq!(value, received, "start {start:#x}");
+                received += 1;
+            }
+            assert_eq!(received, sent);
+            assert!(rx.is_empty() && !tx.is_full());
+        }
+    }
+
     #[test]
     fn anchor_drop_with_seeds_drops_buffered_messages() {
         let anchor = Anchor::<std::sync::Arc<()>>::new(4, Wait::Park);

@@ -14,8 +14,9 @@
 //! or batches, and the messages are single bytes). The mpmc ring (under the
 //! pipeline and request/reply) is not here: one message at a time, with a
 //! compare-exchange on each side, its wrap took 92 s on the reference
-//! machine. It never derives an index from a stamp, only compares the two
-//! by wrapping difference within two laps.
+//! machine. A unit test (`mpmc::tests`) starts one just before each wrap
+//! instead, on every target; and it never derives an index from a stamp,
+//! only compares the two by wrapping difference within two laps.
 #![cfg(target_pointer_width = "32")]
 
 use ringbus::broadcast;
