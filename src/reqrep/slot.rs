@@ -35,6 +35,7 @@ use crate::sync::AtomicU64 as AtomicState;
 #[cfg(not(target_has_atomic = "64"))]
 use crate::sync::AtomicUsize as AtomicState;
 use crate::sync::{yield_now, Arc, Ordering, UnsafeCell};
+use crate::wait::{Signal, Wait};
 
 /// A request's sequence number, and the state word that packs one with a
 /// tag: 64 bits where the target has 64-bit atomics (module doc).
@@ -44,7 +45,6 @@ pub(super) type Seq = u64;
 /// tag: a `usize` on a target without 64-bit atomics (module doc).
 #[cfg(not(target_has_atomic = "64"))]
 pub(super) type Seq = usize;
-use crate::wait::{Signal, Wait};
 
 /// Waiting for the reply of `seq`; a ticket may claim the slot.
 const WAITING: Seq = 0;
