@@ -352,6 +352,26 @@ impl<T> Ring<T> {
         }
     }
 
+    /// Whether the slot of index `tail` looks free for its lap (or claimed
+    /// already): a hint for pacing (`wait::pace`), nothing more.
+    fn looks_free(&self, tail: usize) -> bool {
+        // Relaxed: a timing hint; no slot is claimed or read through it.
+        diff(
+            self.slot(tail).stamp.load(Ordering::Relaxed),
+            free_stamp(tail),
+        ) >= 0
+    }
+
+    /// Whether the message of index `head` looks written (or taken
+    /// already): a hint for pacing (`wait::pace`), nothing more.
+    fn looks_full(&self, head: usize) -> bool {
+        // Relaxed: a timing hint; no slot is claimed or read through it.
+        diff(
+            self.slot(head).stamp.load(Ordering::Relaxed),
+            full_stamp(head),
+        ) >= 0
+    }
+
     /// Writes `value` into the slot of index `tail` and publishes it.
     ///
     /// # Safety
@@ -484,7 +504,11 @@ impl<T> Ring<T> {
         let claimed = attempt().or_else(|| {
             // Counted once, here: this send waits from now on.
             count_full_wait(&self.full_waits, &mut false);
-            pace.block(self.wait, &self.not_full, deadline, attempt)
+            pace.block(self.wait, &self.not_full, deadline, attempt, |claimed| {
+                // A pacing hint: after a pause, was the slot after ours free
+                // too?
+                claimed.map_or(true, |tail| self.looks_free(tail.wrapping_add(1)))
+            })
         });
         match claimed {
             Some(Ok(tail)) => {
@@ -516,8 +540,13 @@ impl<T> Ring<T> {
             Err(TryRecvError::Empty) => None,
         };
         // One look without waiting, as in `send_until`.
-        let claimed =
-            attempt().or_else(|| pace.block(self.wait, &self.not_empty, deadline, attempt));
+        let claimed = attempt().or_else(|| {
+            pace.block(self.wait, &self.not_empty, deadline, attempt, |claimed| {
+                // A pacing hint: after a pause, was the message after ours
+                // written too?
+                claimed.map_or(true, |head| self.looks_full(head.wrapping_add(1)))
+            })
+        });
         match claimed {
             // SAFETY: `start_recv` claimed `head`.
             Some(Ok(head)) => Ok(unsafe { self.read(head) }),

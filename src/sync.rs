@@ -266,11 +266,11 @@ pub(crate) use imp::*;
 pub(crate) use std::sync::Arc as WakeArc;
 pub(crate) use std::task::Wake;
 
-/// A flag that holds only a timing hint (`wait::pace::SharedPace`): std's
-/// `AtomicBool` in both builds. What it holds decides when a thread polls
+/// A word that holds only a timing hint (`wait::pace::SharedPace`): std's
+/// `AtomicU32` in both builds. What it holds decides when a thread polls
 /// again, never what the poll sees, and the loom build never touches it, so
 /// the models need not track it.
-pub(crate) use std::sync::atomic::AtomicBool as HintFlag;
+pub(crate) use std::sync::atomic::AtomicU32 as HintWord;
 
 /// A number no other call in this process returns: the ids of waker
 /// registrations (`wait::Signal`), so that a stale id, kept by a waiter

@@ -44,11 +44,36 @@
 //! noise of one run (docs/benchmarks.md, "Pacing the mpmc ring"). Its
 //! handles are `Sync`, so their pacing state is a [`SharedPace`], and the
 //! pause is longer ([`SHARED_PAUSE`]).
+//!
+//! A pause must not trap a ping-pong. A side that sends one message and
+//! waits for the answer (a request/reply exchange, a pipeline fed one job at
+//! a time) also sees short waits when the round trip is fast, and once it
+//! pauses, the answer is there at its first poll, so every later wait is
+//! "short" too and every round trip pays the pause. On a machine whose
+//! spin-loop hint takes 25 ns (a Zen 4 KVM guest) [`SHARED_PAUSE`] is
+//! 0.8 µs, and request/reply's round trip went from ~0.25 to 0.8–0.9 µs.
+//! So an mpmc side also looks, when a paused wait ends, at whether more
+//! than the one message (or free slot) it waited for is ready: after a
+//! pause that let a streaming side get ahead, many are; in a ping-pong, only
+//! the one. A pause that found just the one is a *miss*: the side stops
+//! pausing, and probes again only after `2^k` short waits, `k` growing with
+//! each miss in a row (up to [`MAX_MISSES`]), so a ping-pong pays a pause
+//! once in 1,024 round trips, and a stream that keeps gaining from its
+//! pauses never misses.
+//!
+//! The spsc and broadcast rings count every pause as a gain, as before. An
+//! spsc side that stopped pausing in a ping-pong measured *slower* (Zen 4
+//! guest, `spsc_pingpong` example, `Backoff` p50 250–260 → 760–940 ns):
+//! its [`PAUSE`] (8 hints, ~200 ns there) is about one round trip, so the
+//! answer comes during the pause; without it, the answer comes after the
+//! spin phase of [`Patience`](super::patience), and the side yields first.
+//! [`SHARED_PAUSE`], four times longer, costs a round trip more than it
+//! saves.
 
 use std::time::Instant;
 
 use super::{Signal, Wait};
-use crate::sync::{HintFlag, Ordering};
+use crate::sync::{HintWord, Ordering};
 
 /// A wait that ended within this many polls means the other side is
 /// streaming.
@@ -66,10 +91,21 @@ const PAUSE: u32 = 8;
 /// 38.3–42.2, 64 and 128 gave 43.5 and 46.6.
 const SHARED_PAUSE: u32 = 32;
 
-/// One side's pacing state: whether its last wait was short.
-#[derive(Clone, Copy, Debug, Default)]
+/// Misses in a row after which a side probes with a pause only once every
+/// `2^MAX_MISSES` short waits (see the module doc).
+const MAX_MISSES: u32 = 10;
+
+/// One side's pacing state: whether its last wait was short, and how its
+/// last pauses fared.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Pace {
+    /// The next wait pauses before its first poll.
     streaming: bool,
+    /// Pauses in a row that found only what the side waited for (a
+    /// ping-pong), at most [`MAX_MISSES`].
+    misses: u32,
+    /// Short waits still to go before the side pauses again.
+    skip: u32,
 }
 
 impl Pace {
@@ -77,6 +113,10 @@ impl Pace {
     /// more is known to be available): pauses first if the last wait was
     /// short, then polls with `attempt` until it returns `Some`, waiting as
     /// `wait` says, and remembers whether this wait was short.
+    /// `more` says, of what `attempt` found, whether more than that one
+    /// message (or slot) was ready, so that a ping-pong stops pausing; a
+    /// side that cannot tell passes `|_| true` and counts every pause as a
+    /// gain.
     #[inline(always)]
     pub(crate) fn block<R>(
         &mut self,
@@ -84,11 +124,14 @@ impl Pace {
         signal: &Signal,
         deadline: Option<Instant>,
         attempt: impl FnMut() -> Option<R>,
+        more: impl FnOnce(&R) -> bool,
     ) -> Option<R> {
-        self.block_pausing(PAUSE, wait, signal, deadline, attempt)
+        self.block_pausing(PAUSE, wait, signal, deadline, attempt, more)
     }
 
-    /// [`block`](Self::block), pausing `pause` hints after a short wait.
+    /// [`block`](Self::block), pausing `pause` hints after a short wait;
+    /// `more` says, of what `attempt` found, whether more than that one
+    /// message (or slot) was ready.
     #[inline(always)]
     fn block_pausing<R>(
         &mut self,
@@ -97,8 +140,9 @@ impl Pace {
         signal: &Signal,
         deadline: Option<Instant>,
         mut attempt: impl FnMut() -> Option<R>,
+        more: impl FnOnce(&R) -> bool,
     ) -> Option<R> {
-        self.before_poll(pause);
+        let paused = self.before_poll(pause);
         let mut polls: u32 = 0;
         let found = super::block(wait, signal, deadline, || {
             // Saturating: a `Spin` or `Yield` side may poll for minutes, past
@@ -107,43 +151,84 @@ impl Pace {
             polls = polls.saturating_add(1);
             attempt()
         });
-        self.after_wait(polls);
+        // Asked only after a pause: an unpaused wait does not need it.
+        let more = paused && found.as_ref().map_or(true, more);
+        self.after_wait(polls, paused, more);
         found
     }
 
-    /// Called before the first poll of the other side.
+    /// Called before the first poll of the other side: pauses if the last
+    /// wait was short, and says whether it did.
     #[inline]
-    fn before_poll(&self, pause: u32) {
+    fn before_poll(&self, pause: u32) -> bool {
         // Not under loom: there every hint would be a scheduling point, and
         // the pause takes no part in what a poll sees.
         if self.streaming && !cfg!(ringbus_loom) {
             for _ in 0..pause {
                 std::hint::spin_loop();
             }
+            return true;
+        }
+        false
+    }
+
+    /// Called when the wait ends, after `polls` polls; `paused` if it
+    /// began with a pause, and then `more` if more than the one message or
+    /// slot it waited for was ready.
+    #[inline]
+    fn after_wait(&mut self, polls: u32, paused: bool, more: bool) {
+        let short = polls <= SHORT_WAIT;
+        if !short {
+            // A lone message: no pause next time, whatever the pauses did.
+            self.streaming = false;
+        } else if paused && !more {
+            // A miss: the pause found only what a ping-pong's other side
+            // would have sent anyway. Probe again after 2^misses short waits.
+            self.misses = (self.misses + 1).min(MAX_MISSES);
+            self.skip = 1 << self.misses;
+            self.streaming = false;
+        } else if paused {
+            // The pause let the other side get ahead: keep pausing.
+            self.misses = 0;
+        } else if self.skip > 0 {
+            self.skip -= 1;
+        } else {
+            self.streaming = true;
         }
     }
 
-    /// Called when the wait ends, after `polls` polls.
-    #[inline]
-    fn after_wait(&mut self, polls: u32) {
-        self.streaming = polls <= SHORT_WAIT;
+    /// The state in one word, for a [`SharedPace`]: `streaming` in bit 0,
+    /// `misses` in bits 1–4, `skip` from bit 8 (at most `2^MAX_MISSES`).
+    fn pack(self) -> u32 {
+        u32::from(self.streaming) | self.misses << 1 | self.skip << 8
+    }
+
+    /// The inverse of [`pack`](Self::pack).
+    fn unpack(word: u32) -> Self {
+        Pace {
+            streaming: word & 1 != 0,
+            misses: (word >> 1) & 0xf,
+            skip: word >> 8,
+        }
     }
 }
 
 /// The pacing state of a handle that threads may share (an [`mpmc`] end is
-/// `Sync`): a [`Pace`] kept in a flag, so that a wait through `&self` can
+/// `Sync`): a [`Pace`] kept in one word, so that a wait through `&self` can
 /// update it. Threads that share one handle share its pacing too, which
 /// only blurs the hint.
 ///
 /// [`mpmc`]: crate::mpmc
 #[derive(Debug, Default)]
 pub(crate) struct SharedPace {
-    streaming: HintFlag,
+    state: HintWord,
 }
 
 impl SharedPace {
     /// [`Pace::block`] for a shared handle, pausing [`SHARED_PAUSE`] hints
-    /// after a short wait.
+    /// after a short wait; `more` says, of what `attempt` found, whether
+    /// more than that one message (or slot) was ready, so that a
+    /// ping-pong stops pausing (see the module doc).
     #[inline(always)]
     pub(crate) fn block<R>(
         &self,
@@ -151,20 +236,22 @@ impl SharedPace {
         signal: &Signal,
         deadline: Option<Instant>,
         attempt: impl FnMut() -> Option<R>,
+        more: impl FnOnce(&R) -> bool,
     ) -> Option<R> {
-        // Under loom the pause is skipped anyway; leave the flag alone too.
+        // Under loom the pause is skipped anyway; leave the state alone too.
         if cfg!(ringbus_loom) {
             return super::block(wait, signal, deadline, attempt);
         }
-        // Relaxed: a timing hint (see `HintFlag`); nothing is read through
+        // Relaxed: a timing hint (see `HintWord`); nothing is read through
         // it, and a stale value only moves the next poll by a few hints.
-        let streaming = self.streaming.load(Ordering::Relaxed);
-        let mut pace = Pace { streaming };
-        let found = pace.block_pausing(SHARED_PAUSE, wait, signal, deadline, attempt);
-        if pace.streaming != streaming {
+        let word = self.state.load(Ordering::Relaxed);
+        let mut pace = Pace::unpack(word);
+        let found = pace.block_pausing(SHARED_PAUSE, wait, signal, deadline, attempt, more);
+        let new = pace.pack();
+        if new != word {
             // Relaxed: as for the load above. Stored only on a change, so a
             // handle that keeps streaming does not keep dirtying the line.
-            self.streaming.store(pace.streaming, Ordering::Relaxed);
+            self.state.store(new, Ordering::Relaxed);
         }
         found
     }
@@ -178,32 +265,114 @@ mod tests {
     fn only_a_short_wait_makes_the_next_poll_pause() {
         let mut pace = Pace::default();
         assert!(!pace.streaming, "a fresh side polls at once");
-        pace.after_wait(1);
+        pace.after_wait(1, false, false);
         assert!(pace.streaming);
-        pace.after_wait(SHORT_WAIT);
+        pace.after_wait(SHORT_WAIT, true, true);
         assert!(pace.streaming);
-        pace.after_wait(SHORT_WAIT + 1);
+        pace.after_wait(SHORT_WAIT + 1, true, true);
         assert!(!pace.streaming, "a long wait means a lone message");
     }
 
-    // Under loom a shared pace does not touch its flag at all.
+    /// A ping-pong: each wait is short, and a paused one finds only the
+    /// answer it waited for.
+    #[test]
+    fn a_ping_pong_stops_pausing_and_probes_ever_more_rarely() {
+        let mut pace = Pace::default();
+        let mut pauses = 0;
+        for _ in 0..100_000 {
+            let paused = pace.streaming;
+            pauses += u32::from(paused);
+            pace.after_wait(1, paused, false);
+        }
+        // Probes after 2, 4, ..., 1024 short waits, then every 1025.
+        assert!(pauses < 110, "{pauses} pauses in 100 000 round trips");
+        assert_eq!(pace.misses, MAX_MISSES);
+    }
+
+    /// A stream: a paused wait finds more than it waited for.
+    #[test]
+    fn a_pause_that_gains_keeps_the_side_pausing() {
+        let mut pace = Pace::default();
+        // Three misses first: the side is probing rarely...
+        for _ in 0..3 {
+            pace.after_wait(1, false, false);
+            while !pace.streaming {
+                pace.after_wait(1, false, false);
+            }
+            pace.after_wait(1, true, false);
+        }
+        assert_eq!((pace.misses, pace.skip), (3, 8));
+        for _ in 0..8 {
+            pace.after_wait(1, false, false);
+            assert!(!pace.streaming, "2^3 short waits are skipped");
+        }
+        pace.after_wait(1, false, false);
+        assert!(pace.streaming, "the next one arms the probe");
+        // ...until a probe gains: then every wait pauses.
+        pace.after_wait(1, true, true);
+        assert_eq!(pace.misses, 0);
+        for _ in 0..1000 {
+            assert!(pace.streaming);
+            pace.after_wait(2, true, true);
+        }
+    }
+
+    #[test]
+    fn the_state_packs_into_one_word() {
+        let states = [
+            Pace::default(),
+            Pace {
+                streaming: true,
+                misses: MAX_MISSES,
+                skip: 1 << MAX_MISSES,
+            },
+            Pace {
+                streaming: false,
+                misses: 7,
+                skip: 100,
+            },
+        ];
+        for pace in states {
+            assert_eq!(Pace::unpack(pace.pack()), pace);
+        }
+    }
+
+    // Under loom a shared pace does not touch its state at all.
     #[cfg(not(ringbus_loom))]
     #[test]
-    fn a_shared_pace_keeps_the_hint_in_its_flag() {
+    fn a_shared_pace_keeps_the_hint_in_its_word() {
         let pace = SharedPace::default();
         let signal = Signal::new();
-        let wait_polls = |polls_needed: u32| {
+        let wait_polls = |polls_needed: u32, more: bool| {
             let mut polls = 0;
-            pace.block(Wait::Spin, &signal, None, || {
-                polls += 1;
-                (polls == polls_needed).then_some(polls)
-            })
+            pace.block(
+                Wait::Spin,
+                &signal,
+                None,
+                || {
+                    polls += 1;
+                    (polls == polls_needed).then_some(polls)
+                },
+                |_| more,
+            )
         };
-        assert_eq!(wait_polls(1), Some(1));
-        // Relaxed: stored by this thread, in the call above.
-        assert!(pace.streaming.load(Ordering::Relaxed), "a short wait");
-        assert_eq!(wait_polls(SHORT_WAIT + 1), Some(SHORT_WAIT + 1));
-        // Relaxed: as above.
-        assert!(!pace.streaming.load(Ordering::Relaxed), "a long wait");
+        // Relaxed: stored by this thread, in the calls before each load.
+        let state = || Pace::unpack(pace.state.load(Ordering::Relaxed));
+        assert_eq!(wait_polls(1, false), Some(1));
+        assert!(state().streaming, "a short wait");
+        assert_eq!(wait_polls(1, true), Some(1));
+        assert!(state().streaming, "a pause that gained");
+        assert_eq!(wait_polls(1, false), Some(1));
+        assert_eq!(
+            state(),
+            Pace {
+                streaming: false,
+                misses: 1,
+                skip: 2
+            },
+            "a miss"
+        );
+        assert_eq!(wait_polls(SHORT_WAIT + 1, false), Some(SHORT_WAIT + 1));
+        assert!(!state().streaming, "a long wait");
     }
 }
