@@ -922,6 +922,15 @@ impl<T> Receiver<T> {
         }
     }
 
+    /// This handle, its waits made for the other side's answer: a
+    /// request/reply replier's next request comes from a requester that
+    /// just got its reply, so it spins longer before it yields
+    /// (`wait::patience`). Its clones wait as usual.
+    pub(crate) fn for_round_trips(mut self) -> Self {
+        self.pace = SharedPace::for_round_trips();
+        self
+    }
+
     /// Takes the oldest message if there is one, without waiting.
     ///
     /// # Errors

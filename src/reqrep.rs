@@ -544,9 +544,16 @@ impl<Req, Rep> Requester<Req, Rep> {
                 Some(outcome) => self.resolve(outcome),
             };
         }
-        let outcome = wait::block(endpoint.wait, &self.slot.signal, deadline.flatten(), || {
-            self.slot.poll(seq)
-        });
+        // The reply is the replier's answer: spin about a round trip before
+        // yielding (`wait::patience`).
+        let patience = wait::Patience::for_round_trip();
+        let outcome = wait::block_with(
+            patience,
+            endpoint.wait,
+            &self.slot.signal,
+            deadline.flatten(),
+            || self.slot.poll(seq),
+        );
         match outcome {
             Some(outcome) => self.resolve(outcome),
             None => match self.slot.cancel(seq) {

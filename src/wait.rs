@@ -93,7 +93,7 @@ use crate::sync::{
     asymmetric_fences, heavy_fence, light_fence, spin_loop, unique_id, yield_now, AtomicUsize,
     Condvar, Mutex, Ordering,
 };
-use patience::Patience;
+pub(crate) use patience::Patience;
 
 pub(crate) mod pace;
 mod patience;
@@ -332,9 +332,21 @@ pub(crate) fn block<R>(
     wait: Wait,
     signal: &Signal,
     deadline: Option<Instant>,
+    attempt: impl FnMut() -> Option<R>,
+) -> Option<R> {
+    block_with(Patience::default(), wait, signal, deadline, attempt)
+}
+
+/// [`block`], with `patience` deciding how a `Backoff` waiter spins and
+/// yields before it parks.
+#[inline]
+pub(crate) fn block_with<R>(
+    mut patience: Patience,
+    wait: Wait,
+    signal: &Signal,
+    deadline: Option<Instant>,
     mut attempt: impl FnMut() -> Option<R>,
 ) -> Option<R> {
-    let mut patience = Patience::default();
     let mut tries: u32 = 0;
     loop {
         if let Some(result) = attempt() {

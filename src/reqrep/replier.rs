@@ -159,7 +159,10 @@ impl<Req, Rep> Replier<Req, Rep> {
         rx: mpmc::Receiver<Request<Req, Rep>>,
         endpoint: Shared<Endpoint<Req, Rep>>,
     ) -> Self {
-        Replier { rx, endpoint }
+        Replier {
+            rx: rx.for_round_trips(),
+            endpoint,
+        }
     }
 
     /// Takes the next request if there is one, without waiting.

@@ -72,7 +72,7 @@
 
 use std::time::Instant;
 
-use super::{Signal, Wait};
+use super::{Patience, Signal, Wait};
 use crate::sync::{HintWord, Ordering};
 
 /// A wait that ended within this many polls means the other side is
@@ -126,12 +126,16 @@ impl Pace {
         attempt: impl FnMut() -> Option<R>,
         more: impl FnOnce(&R) -> bool,
     ) -> Option<R> {
-        self.block_pausing(PAUSE, wait, signal, deadline, attempt, more)
+        let patience = Patience::default();
+        self.block_pausing(PAUSE, wait, signal, deadline, attempt, more, patience)
     }
 
     /// [`block`](Self::block), pausing `pause` hints after a short wait;
     /// `more` says, of what `attempt` found, whether more than that one
     /// message (or slot) was ready.
+    // Private and inlined into its two callers, each of which passes its
+    // own pause, patience and look at what it found.
+    #[allow(clippy::too_many_arguments)]
     #[inline(always)]
     fn block_pausing<R>(
         &mut self,
@@ -141,10 +145,11 @@ impl Pace {
         deadline: Option<Instant>,
         mut attempt: impl FnMut() -> Option<R>,
         more: impl FnOnce(&R) -> bool,
+        patience: Patience,
     ) -> Option<R> {
         let paused = self.before_poll(pause);
         let mut polls: u32 = 0;
-        let found = super::block(wait, signal, deadline, || {
+        let found = super::block_with(patience, wait, signal, deadline, || {
             // Saturating: a `Spin` or `Yield` side may poll for minutes, past
             // `u32::MAX` (a debug build would panic on the overflow); only
             // "more than `SHORT_WAIT`" matters.
@@ -222,9 +227,21 @@ impl Pace {
 #[derive(Debug, Default)]
 pub(crate) struct SharedPace {
     state: HintWord,
+    /// The handle's waits are for the other side's answer: they spin
+    /// longer before they yield ([`Patience::for_round_trip`]).
+    round_trip: bool,
 }
 
 impl SharedPace {
+    /// The pacing of a handle whose waits are for the other side's answer
+    /// (a request/reply replier's receiver).
+    pub(crate) fn for_round_trips() -> Self {
+        SharedPace {
+            round_trip: true,
+            ..SharedPace::default()
+        }
+    }
+
     /// [`Pace::block`] for a shared handle, pausing [`SHARED_PAUSE`] hints
     /// after a short wait; `more` says, of what `attempt` found, whether
     /// more than that one message (or slot) was ready, so that a
@@ -238,15 +255,28 @@ impl SharedPace {
         attempt: impl FnMut() -> Option<R>,
         more: impl FnOnce(&R) -> bool,
     ) -> Option<R> {
+        let patience = if self.round_trip {
+            Patience::for_round_trip()
+        } else {
+            Patience::default()
+        };
         // Under loom the pause is skipped anyway; leave the state alone too.
         if cfg!(ringbus_loom) {
-            return super::block(wait, signal, deadline, attempt);
+            return super::block_with(patience, wait, signal, deadline, attempt);
         }
         // Relaxed: a timing hint (see `HintWord`); nothing is read through
         // it, and a stale value only moves the next poll by a few hints.
         let word = self.state.load(Ordering::Relaxed);
         let mut pace = Pace::unpack(word);
-        let found = pace.block_pausing(SHARED_PAUSE, wait, signal, deadline, attempt, more);
+        let found = pace.block_pausing(
+            SHARED_PAUSE,
+            wait,
+            signal,
+            deadline,
+            attempt,
+            more,
+            patience,
+        );
         let new = pace.pack();
         if new != word {
             // Relaxed: as for the load above. Stored only on a change, so a
