@@ -1308,6 +1308,26 @@ mod tests {
         }
     }
 
+    /// The pacing hints (`wait::pace`) see what a claim would: a message
+    /// written, a slot free for its lap, across a lap of the ring.
+    #[test]
+    fn pacing_hints_see_written_messages_and_free_slots() {
+        let (tx, rx) = channel::<u32>(4);
+        let ring = &*tx.ring;
+        assert!(ring.looks_free(0) && ring.looks_free(3) && !ring.looks_full(0));
+        tx.send(1).unwrap();
+        tx.send(2).unwrap();
+        assert!(ring.looks_full(0) && ring.looks_full(1) && !ring.looks_full(2));
+        assert!(
+            ring.looks_free(2) && !ring.looks_free(4),
+            "slot 0's message"
+        );
+        assert_eq!(rx.recv(), Ok(1));
+        assert!(ring.looks_free(4), "slot 0 free for the next lap");
+        assert!(ring.looks_full(0), "index 0 taken already counts as ready");
+        assert!(!ring.looks_full(4), "index 4 not written yet");
+    }
+
     #[test]
     fn anchor_drop_with_seeds_drops_buffered_messages() {
         let anchor = Anchor::<std::sync::Arc<()>>::new(4, Wait::Park);
