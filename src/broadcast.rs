@@ -523,21 +523,16 @@ impl<T> Publisher<T> {
         }
         let mut pace = self.pace.get();
         let mut waited = false;
-        let found = pace.block(
-            ring.wait,
-            &ring.not_full,
-            deadline,
-            || match self.start_send() {
+        let found = pace.block(ring.wait, &ring.not_full, deadline, || {
+            match self.start_send() {
                 Ok(()) => Some(Ok(())),
                 Err(TrySendError::Disconnected(())) => Some(Err(())),
                 Err(TrySendError::Full(())) => {
                     count_full_wait(&ring.full_waits, &mut waited);
                     None
                 }
-            },
-            // Every pause counts as a gain here (`wait::pace`).
-            |_| true,
-        );
+            }
+        });
         self.pace.set(pace);
         found
     }
@@ -1199,18 +1194,13 @@ impl<T> Subscriber<T> {
         let ring = &*self.ring;
         let cursor = self.cursor;
         let tail = &mut self.tail;
-        self.pace.block(
-            ring.wait,
-            &ring.not_empty,
-            deadline,
-            || match start_recv(ring, cursor, tail) {
+        self.pace.block(ring.wait, &ring.not_empty, deadline, || {
+            match start_recv(ring, cursor, tail) {
                 Ok(()) => Some(Ok(())),
                 Err(TryRecvError::Disconnected) => Some(Err(())),
                 Err(TryRecvError::Empty) => None,
-            },
-            // Every pause counts as a gain here (`wait::pace`).
-            |_| true,
-        )
+            }
+        })
     }
 
     /// Checks that a message waits at the cursor.

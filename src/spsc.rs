@@ -409,21 +409,16 @@ impl<T> Sender<T> {
         let ring = &*self.ring;
         let mut pace = self.pace.get();
         let mut waited = false;
-        let started = pace.block(
-            ring.wait,
-            &ring.not_full,
-            deadline,
-            || match self.start_send() {
+        let started = pace.block(ring.wait, &ring.not_full, deadline, || {
+            match self.start_send() {
                 Ok(()) => Some(Ok(())),
                 Err(TrySendError::Disconnected(())) => Some(Err(())),
                 Err(TrySendError::Full(())) => {
                     count_full_wait(&ring.full_waits, &mut waited);
                     None
                 }
-            },
-            // Every pause counts as a gain here (`wait::pace`).
-            |_| true,
-        );
+            }
+        });
         self.pace.set(pace);
         started
     }
@@ -689,18 +684,13 @@ impl<T> Receiver<T> {
     fn wait_caught_up(&self, deadline: Option<std::time::Instant>) -> Option<Result<(), ()>> {
         let ring = &*self.ring;
         let mut pace = self.pace.get();
-        let started = pace.block(
-            ring.wait,
-            &ring.not_empty,
-            deadline,
-            || match self.start_recv() {
+        let started = pace.block(ring.wait, &ring.not_empty, deadline, || {
+            match self.start_recv() {
                 Ok(()) => Some(Ok(())),
                 Err(TryRecvError::Disconnected) => Some(Err(())),
                 Err(TryRecvError::Empty) => None,
-            },
-            // Every pause counts as a gain here (`wait::pace`).
-            |_| true,
-        );
+            }
+        });
         self.pace.set(pace);
         started
     }

@@ -50,8 +50,9 @@
 //! a time) also sees short waits when the round trip is fast, and once it
 //! pauses, the answer is there at its first poll, so every later wait is
 //! "short" too and every round trip pays the pause. On a machine whose
-//! spin-loop hint takes 25 ns (a Zen 4 KVM guest) [`SHARED_PAUSE`] is
-//! 0.8 µs, and request/reply's round trip went from ~0.25 to 0.8–0.9 µs.
+//! spin-loop hint takes 25 ns (a Zen 4 guest) [`SHARED_PAUSE`] is 0.8 µs,
+//! and request/reply's `Backoff` round trip p50 was 0.78–0.91 µs there,
+//! against 0.25 µs for a pair of spsc rings (docs/benchmarks.md, run P13).
 //! So an mpmc side also looks, when a paused wait ends, at whether more
 //! than the one message (or free slot) it waited for is ready: after a
 //! pause that let a streaming side get ahead, many are; in a ping-pong, only
@@ -113,10 +114,7 @@ impl Pace {
     /// more is known to be available): pauses first if the last wait was
     /// short, then polls with `attempt` until it returns `Some`, waiting as
     /// `wait` says, and remembers whether this wait was short.
-    /// `more` says, of what `attempt` found, whether more than that one
-    /// message (or slot) was ready, so that a ping-pong stops pausing; a
-    /// side that cannot tell passes `|_| true` and counts every pause as a
-    /// gain.
+    /// Every pause counts as a gain (see the module doc).
     #[inline(always)]
     pub(crate) fn block<R>(
         &mut self,
@@ -124,10 +122,9 @@ impl Pace {
         signal: &Signal,
         deadline: Option<Instant>,
         attempt: impl FnMut() -> Option<R>,
-        more: impl FnOnce(&R) -> bool,
     ) -> Option<R> {
         let patience = Patience::default();
-        self.block_pausing(PAUSE, wait, signal, deadline, attempt, more, patience)
+        self.block_pausing(PAUSE, wait, signal, deadline, attempt, |_| true, patience)
     }
 
     /// [`block`](Self::block), pausing `pause` hints after a short wait;
