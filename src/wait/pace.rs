@@ -114,6 +114,7 @@ impl Pace {
     /// more is known to be available): pauses first if the last wait was
     /// short, then polls with `attempt` until it returns `Some`, waiting as
     /// `wait` says, and remembers whether this wait was short.
+    ///
     /// Every pause counts as a gain (see the module doc).
     #[inline(always)]
     pub(crate) fn block<R>(
