@@ -1,10 +1,14 @@
 //! loom models of ringbus's lock-free primitives.
 //!
-//! The models live in `tests/` and compile only with the loom cfg:
+//! The models live in `tests/` and compile only with the loom cfg. `run`
+//! builds them and runs each in a process of its own, as many at a time as
+//! there are cores (its header says why that is faster than `cargo test`):
 //!
 //! ```text
+//! bash loom-tests/run               # every model
+//! bash loom-tests/run broadcast::   # one file's models
 //! LOOM_MAX_PREEMPTIONS=2 RUSTFLAGS="--cfg ringbus_loom" \
-//!     cargo test -p loom-tests --release --target-dir target/loom
+//!     cargo test -p loom-tests --release --target-dir target/loom   # the same, slower
 //! ```
 //!
 //! Each model is small (capacity 1 or 2, two or three threads, a handful of
