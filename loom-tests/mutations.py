@@ -98,19 +98,20 @@ for i,(name,f,old,new,tf,tests) in enumerate(muts):
         print(f"[{i}] {name}: PATTERN NOT FOUND", flush=True); continue
     open(path,'w').write(orig.replace(old,new,1))
     try:
-        env=dict(os.environ, LOOM_MAX_PREEMPTIONS=pre, RUSTFLAGS="--cfg ringbus_loom")
+        env=dict(os.environ, LOOM_MAX_PREEMPTIONS=pre)
         t=time.time()
-        r=subprocess.run(["cargo","test","-p","loom-tests","--release","--target-dir",W+"/target/loom","--test",tf,"--","--test-threads","2"]+(tests or []),cwd=W,env=env,capture_output=True,text=True,timeout=1800)
-        out=r.stdout+r.stderr
-        failed=[l.split()[1] for l in out.splitlines() if l.startswith("test ") and "FAILED" in l]
-        if not failed:
-            failed=[l.strip() for l in out.splitlines() if l.strip().startswith("---- ")]
+        # loom-tests/run: each model in a process of its own, so a failing
+        # model cannot hide the others of its file, and none slows another.
+        filters=[f"{tf}::{t}" for t in tests] if tests else [f"{tf}::"]
+        r=subprocess.run(["bash","loom-tests/run"]+filters,cwd=W,env=env,capture_output=True,text=True,timeout=1800)
+        out=r.stdout+r.stderr; returncode=r.returncode
+        failed=[l.split()[3] for l in out.splitlines() if l.startswith("FAILED ")]
         reasons=set()
         for l in out.splitlines():
             for key in ["Causality violation","deadlock","assertion","panicked at loom-tests","Model exceeded","double","unwrap"]:
                 if key.lower() in l.lower(): reasons.add(key)
-        status = "CAUGHT" if r.returncode!=0 else "SURVIVED"
+        status = "CAUGHT" if returncode!=0 else "SURVIVED"
         print(f"[{i}] {name}: {status} in {time.time()-t:.0f}s; failing: {' '.join(failed)}; reasons: {sorted(reasons)}", flush=True)
-        if r.returncode!=0 and "error[" in out: print(out[-2000:])
+        if returncode!=0 and "error[" in out: print(out[-2000:])
     finally:
         open(path,'w').write(orig)
