@@ -31,11 +31,11 @@ use std::sync::{Barrier, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, Criterion, Throughput};
 use ringbus::pipeline;
 
 mod common;
-use common::{pin, Seen};
+use common::{pin, Rounds, Seen};
 
 /// Slots in every queue of this file.
 const CAPACITY: usize = 1024;
@@ -341,9 +341,39 @@ fn ventilator_workers_sink_pinned(c: &mut Criterion) {
     group.finish();
 }
 
+/// The peers of issue 5's targets side by side in every placement, in
+/// rounds ([`Rounds`]), with the ratios the targets are about.
+fn side_by_side() {
+    let peers = peers(false);
+    for (name, placement) in [
+        ("unpinned", None),
+        (ENDS_APART.name, Some(ENDS_APART)),
+        (ENDS_TOGETHER.name, Some(ENDS_TOGETHER)),
+    ] {
+        let runs: Vec<_> = peers
+            .iter()
+            .map(|&(peer, run)| (peer, move |n| run(n, placement)))
+            .collect();
+        let rounds = Rounds::run(
+            &format!("pipeline ventilator → 2 workers → sink, {name}"),
+            5_000_000,
+            &runs,
+        );
+        rounds.ratio("ringbus_pipeline_backoff", "crossbeam_channel", 1.5);
+        rounds.ratio("ringbus_pipeline_backoff", "zmq_inproc_push_pull", 10.0);
+    }
+}
+
 criterion_group! {
     name = benches;
     config = common::config();
     targets = ventilator_workers_sink, ventilator_workers_sink_pinned
 }
-criterion_main!(benches);
+
+fn main() {
+    benches();
+    if common::wanted("side_by_side") {
+        side_by_side();
+    }
+    Criterion::default().configure_from_args().final_summary();
+}

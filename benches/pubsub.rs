@@ -39,7 +39,7 @@ use criterion::{criterion_group, Criterion, Throughput};
 use ringbus::pubsub;
 
 mod common;
-use common::{run, Seen};
+use common::{run, Rounds, Seen};
 
 /// Messages each subscriber's ring or queue holds.
 const CAPACITY: usize = 1024;
@@ -308,7 +308,27 @@ criterion_group! {
     targets = one_filter, thousand_filters
 }
 
+/// ringbus and its peers side by side, with one filter per subscriber and
+/// with 1,000, in rounds ([`Rounds`]), with the ratio issue 5's target is
+/// about.
+fn side_by_side() {
+    for (name, extra) in [("64topics", 0), ("1000filters", 999)] {
+        // Checking 1,000 filters a send, `crossbeam_filter_each_send` moves
+        // ~0.1 M/s: minutes a round. The criterion group has it.
+        let runs: Vec<_> = peers()
+            .into_iter()
+            .filter(|&(peer, _)| extra == 0 || peer != "crossbeam_filter_each_send")
+            .map(|(peer, run)| (peer, move |n| run(n, extra)))
+            .collect();
+        let rounds = Rounds::run(&format!("pub/sub 1 → 4, {name}"), 2_000_000, &runs);
+        rounds.ratio("ringbus", "zmq_xpub_nodrop", 20.0);
+    }
+}
+
 fn main() {
     benches();
+    if common::wanted("side_by_side") {
+        side_by_side();
+    }
     Criterion::default().configure_from_args().final_summary();
 }

@@ -25,7 +25,10 @@
 //!
 //! Run with `cargo bench --bench reqrep` (add `--features zmq` for the
 //! ZeroMQ peer); `RINGBUS_BENCH_ROUNDS=N` sets the round trips per
-//! percentile row (default 200 000). See `docs/benchmarks.md`.
+//! percentile row (default 200 000), taken in `RINGBUS_BENCH_REPEATS`
+//! rounds (default 10) that run the peers in turn. `cargo bench --bench
+//! reqrep -- percentiles` prints the percentiles alone. See
+//! `docs/benchmarks.md`.
 
 use std::time::Duration;
 
@@ -33,7 +36,7 @@ use criterion::{criterion_group, Criterion};
 use ringbus::{reqrep, Wait};
 
 mod common;
-use common::{pp_spsc, quantile, spin_for, timed};
+use common::{env_or, median, pp_spsc, quantile, spin_for, timed};
 
 /// Slots in every ring of this file.
 const CAPACITY: usize = 1024;
@@ -147,50 +150,79 @@ fn round_trip(c: &mut Criterion) {
 }
 
 /// Prints round-trip percentiles for every peer: `RINGBUS_BENCH_ROUNDS`
-/// (default 200 000) round trips each, after 20 000 unrecorded.
+/// (default 200 000) round trips each, after 20 000 unrecorded, taken in
+/// `RINGBUS_BENCH_REPEATS` (default 10) rounds that run every peer in turn.
+/// This machine changes speed for minutes at a time; in rounds, every peer
+/// gets its share of each state, and the ratios are taken within a round.
 fn percentiles() {
-    let rounds = std::env::var("RINGBUS_BENCH_ROUNDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(200_000u64);
-    eprintln!("\nrequest→reply round trip, ns ({rounds} round trips, pinned)");
+    let total = env_or("RINGBUS_BENCH_ROUNDS", 200_000).max(1);
+    let repeats = env_or("RINGBUS_BENCH_REPEATS", 10).clamp(1, total);
+    let per_round = total / repeats;
+    let peers = peers();
+    let mut samples: Vec<Vec<u64>> = vec![Vec::new(); peers.len()];
+    // `p50s[round][peer]`.
+    let mut p50s: Vec<Vec<u64>> = Vec::new();
+    for (_, peer) in &peers {
+        peer(20_000, false);
+    }
+    for _ in 0..repeats {
+        let round = peers
+            .iter()
+            .zip(&mut samples)
+            .map(|((_, peer), all)| {
+                let (_, mut these) = peer(per_round, true);
+                let p50 = quantile(&mut these, 0.5);
+                all.append(&mut these);
+                p50
+            })
+            .collect();
+        p50s.push(round);
+    }
+    eprintln!(
+        "\nrequest→reply round trip, ns ({} round trips a peer in {repeats} rounds, pinned)",
+        per_round * repeats
+    );
     eprintln!(
         "{:<24} {:>8} {:>8} {:>8} {:>8}",
         "peer", "p50", "p90", "p99", "p99.9"
     );
-    let mut p50 = Vec::new();
-    for (name, peer) in peers() {
-        peer(20_000, false);
-        let (_, mut samples) = peer(rounds, true);
-        let median = quantile(&mut samples, 0.5);
-        p50.push((name, median));
+    for ((name, _), all) in peers.iter().zip(&mut samples) {
         eprintln!(
             "{:<24} {:>8} {:>8} {:>8} {:>8}",
             name,
-            median,
-            quantile(&mut samples, 0.9),
-            quantile(&mut samples, 0.99),
-            quantile(&mut samples, 0.999),
+            quantile(all, 0.5),
+            quantile(all, 0.9),
+            quantile(all, 0.99),
+            quantile(all, 0.999),
         );
     }
-    let of = |name: &str| p50.iter().find(|(n, _)| *n == name).map(|(_, v)| *v as f64);
-    for wait in ["spin", "backoff"] {
-        if let (Some(reqrep), Some(spsc)) = (
-            of(&format!("reqrep_{wait}")),
-            of(&format!("spsc_pair_{wait}")),
-        ) {
-            eprintln!(
-                "reqrep_{wait} p50 / spsc_pair_{wait} p50 = {:.2} (target ≤ 1.30)",
-                reqrep / spsc
-            );
-        }
-    }
-    if let (Some(reqrep), Some(wide)) = (of("reqrep_spin"), of("spsc_pair_spin_24b")) {
+    let column = |name: &str| peers.iter().position(|(n, _)| *n == name);
+    // The p50 of `a` over that of `b`: of all samples, and the median and
+    // range of the rounds' own ratios.
+    let ratio = |a: &str, b: &str, what: &str| {
+        let (Some(a_at), Some(b_at)) = (column(a), column(b)) else {
+            return;
+        };
+        let all = quantile(&mut samples[a_at].clone(), 0.5) as f64
+            / quantile(&mut samples[b_at].clone(), 0.5) as f64;
+        let mut rounds: Vec<f64> = p50s
+            .iter()
+            .map(|r| r[a_at] as f64 / r[b_at] as f64)
+            .collect();
+        let mid = median(&mut rounds);
         eprintln!(
-            "reqrep_spin p50 / spsc_pair_spin_24b p50 = {:.2} (same message sizes; not a target)",
-            reqrep / wide
+            "{a} p50 / {b} p50 = {all:.2}; rounds: median {mid:.2}, {:.2}–{:.2} ({what})",
+            rounds[0],
+            rounds[rounds.len() - 1],
         );
-    }
+    };
+    ratio("reqrep_spin", "spsc_pair_spin", "target ≤ 1.30");
+    ratio("reqrep_backoff", "spsc_pair_backoff", "target ≤ 1.30");
+    ratio(
+        "reqrep_spin",
+        "spsc_pair_spin_24b",
+        "same message sizes; not a target",
+    );
 }
 
 criterion_group! {
@@ -203,13 +235,7 @@ criterion_group! {
 
 fn main() {
     benches();
-    // `cargo bench -- <filter>` runs only some groups; print the percentiles
-    // only on a full run or when asked for by name.
-    let filter: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
-        .collect();
-    if filter.is_empty() || filter.iter().any(|f| "percentiles".contains(f.as_str())) {
+    if common::wanted("percentiles") {
         percentiles();
     }
     Criterion::default().configure_from_args().final_summary();

@@ -327,3 +327,112 @@ pub fn pp_spsc(n: u64, capacity: usize, wait: ringbus::Wait, record: bool) -> (D
     };
     timed(n, "ringbus spsc pair", record, ping, echo)
 }
+
+/// A comparison in rounds: each round runs every peer once, in turn, so a
+/// machine that changes speed for minutes at a time slows every peer of a
+/// round alike, and ratios are taken within a round.
+///
+/// Run only when the bench is run whole or asked for by `name`
+/// ([`wanted`]); sized by `RINGBUS_BENCH_REPEATS` (rounds, default 10) and
+/// `RINGBUS_BENCH_MESSAGES` (messages per peer per round, default
+/// `messages`).
+pub struct Rounds {
+    /// Each peer's name.
+    names: Vec<&'static str>,
+    /// `rates[round][peer]`, in millions of messages a second.
+    rates: Vec<Vec<f64>>,
+}
+
+/// Whether `cargo bench -- <filter>` asks for the group or mode `name`: yes
+/// on a run with no filter, or when a filter is part of `name`.
+pub fn wanted(name: &str) -> bool {
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str()))
+}
+
+/// A number from the environment variable `var`, or `default`.
+pub fn env_or(var: &str, default: u64) -> u64 {
+    std::env::var(var)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+impl Rounds {
+    /// Runs the rounds: every peer moves `n` messages (`RINGBUS_BENCH_MESSAGES`,
+    /// or `messages`) per round, and prints its rate, a line per round.
+    pub fn run<F: Fn(u64) -> Duration>(
+        title: &str,
+        messages: u64,
+        peers: &[(&'static str, F)],
+    ) -> Self {
+        let repeats = env_or("RINGBUS_BENCH_REPEATS", 10).max(1);
+        let n = env_or("RINGBUS_BENCH_MESSAGES", messages).max(1);
+        let names: Vec<_> = peers.iter().map(|(name, _)| *name).collect();
+        eprintln!("\n{title}: {repeats} rounds of {n} messages a peer, M/s");
+        eprintln!(
+            "{:<8}{}",
+            "round",
+            Self::row(names.iter().map(|s| s.to_string()))
+        );
+        let mut rates = Vec::new();
+        for round in 1..=repeats {
+            let rate: Vec<f64> = peers
+                .iter()
+                .map(|(_, peer)| n as f64 / peer(n).as_secs_f64() / 1e6)
+                .collect();
+            eprintln!(
+                "{round:<8}{}",
+                Self::row(rate.iter().map(|r| format!("{r:.2}")))
+            );
+            rates.push(rate);
+        }
+        let rounds = Rounds { names, rates };
+        let medians = (0..rounds.names.len()).map(|p| {
+            let mut column: Vec<f64> = rounds.rates.iter().map(|r| r[p]).collect();
+            format!("{:.2}", median(&mut column))
+        });
+        eprintln!("{:<8}{}", "median", Self::row(medians));
+        rounds
+    }
+
+    /// The peers' columns, wide enough for the longest name.
+    fn row(cells: impl Iterator<Item = String>) -> String {
+        cells.map(|c| format!(" {c:>26}")).collect()
+    }
+
+    /// Prints `fast`'s rate over `slow`'s: the median of the rounds'
+    /// ratios, the lowest and highest, how many rounds reach `target`, and
+    /// whether the median does.
+    pub fn ratio(&self, fast: &str, slow: &str, target: f64) {
+        let column = |name: &str| self.names.iter().position(|n| *n == name);
+        let (Some(f), Some(s)) = (column(fast), column(slow)) else {
+            return;
+        };
+        let mut ratios: Vec<f64> = self.rates.iter().map(|r| r[f] / r[s]).collect();
+        let reached = ratios.iter().filter(|&&r| r >= target).count();
+        let mid = median(&mut ratios);
+        eprintln!(
+            "{fast} / {slow}: median {mid:.2}× (rounds {:.2}–{:.2}×, {reached} of {} at ≥ {target}×): target {}",
+            ratios[0],
+            ratios[ratios.len() - 1],
+            ratios.len(),
+            if mid >= target { "met" } else { "NOT met" },
+        );
+    }
+}
+
+/// The median of `values`, which it sorts; the mean of the middle two for an
+/// even count.
+pub fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let mid = values.len() / 2;
+    if values.len() % 2 == 0 {
+        (values[mid - 1] + values[mid]) / 2.0
+    } else {
+        values[mid]
+    }
+}
