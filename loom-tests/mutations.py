@@ -98,17 +98,22 @@ for i,(name,f,old,new,tf,tests) in enumerate(muts):
         print(f"[{i}] {name}: PATTERN NOT FOUND", flush=True); continue
     open(path,'w').write(orig.replace(old,new,1))
     try:
+        # The runner fails a model that runs past RINGBUS_LOOM_TIMEOUT: a
+        # mutation can make a model hang (MUTATIONS.md #17), and a hang is a
+        # catch. 600 s is three times the longest model; the runner bounds
+        # every model, so the run as a whole needs no timeout of its own.
         env=dict(os.environ, LOOM_MAX_PREEMPTIONS=pre)
+        env.setdefault("RINGBUS_LOOM_TIMEOUT", "600")
         t=time.time()
         # loom-tests/run: each model in a process of its own, so a failing
         # model cannot hide the others of its file, and none slows another.
         filters=[f"{tf}::{t}" for t in tests] if tests else [f"{tf}::"]
-        r=subprocess.run(["bash","loom-tests/run"]+filters,cwd=W,env=env,capture_output=True,text=True,timeout=1800)
+        r=subprocess.run(["bash","loom-tests/run"]+filters,cwd=W,env=env,capture_output=True,text=True)
         out=r.stdout+r.stderr; returncode=r.returncode
         failed=[l.split()[3] for l in out.splitlines() if l.startswith("FAILED ")]
         reasons=set()
         for l in out.splitlines():
-            for key in ["Causality violation","deadlock","assertion","panicked at loom-tests","Model exceeded","double","unwrap"]:
+            for key in ["Causality violation","deadlock","assertion","panicked at loom-tests","Model exceeded","double","unwrap","timed out"]:
                 if key.lower() in l.lower(): reasons.add(key)
         status = "CAUGHT" if returncode!=0 else "SURVIVED"
         print(f"[{i}] {name}: {status} in {time.time()-t:.0f}s; failing: {' '.join(failed)}; reasons: {sorted(reasons)}", flush=True)
