@@ -36,7 +36,7 @@ use criterion::{criterion_group, Criterion};
 use ringbus::{reqrep, Wait};
 
 mod common;
-use common::{env_or, median, pp_spsc, quantile, spin_for, timed};
+use common::{core_to_core_ns, env_or, median, pp_spsc, quantile, spin_for, timed, FAR_CORES_NS};
 
 /// Slots in every ring of this file.
 const CAPACITY: usize = 1024;
@@ -160,12 +160,13 @@ fn percentiles() {
     let per_round = total / repeats;
     let peers = peers();
     let mut samples: Vec<Vec<u64>> = vec![Vec::new(); peers.len()];
-    // `p50s[round][peer]`.
-    let mut p50s: Vec<Vec<u64>> = Vec::new();
+    // `p50s[round][peer]`, and each round's core-to-core round trip.
+    let (mut p50s, mut c2c): (Vec<Vec<u64>>, Vec<u64>) = (Vec::new(), Vec::new());
     for (_, peer) in &peers {
         peer(20_000, false);
     }
     for _ in 0..repeats {
+        c2c.push(core_to_core_ns());
         let round = peers
             .iter()
             .zip(&mut samples)
@@ -182,6 +183,7 @@ fn percentiles() {
         "\nrequest→reply round trip, ns ({} round trips a peer in {repeats} rounds, pinned)",
         per_round * repeats
     );
+    eprintln!("core-to-core round trip before each round, ns: {c2c:?}");
     eprintln!(
         "{:<24} {:>8} {:>8} {:>8} {:>8}",
         "peer", "p50", "p90", "p99", "p99.9"
@@ -209,9 +211,24 @@ fn percentiles() {
             .iter()
             .map(|r| r[a_at] as f64 / r[b_at] as f64)
             .collect();
+        let mut near: Vec<f64> = rounds
+            .iter()
+            .zip(&c2c)
+            .filter(|&(_, &ns)| ns < FAR_CORES_NS)
+            .map(|(&r, _)| r)
+            .collect();
         let mid = median(&mut rounds);
+        let near = if near.is_empty() || near.len() == rounds.len() {
+            String::new()
+        } else {
+            format!(
+                "; the {} rounds with the cores near (c2c < {FAR_CORES_NS} ns): median {:.2}",
+                near.len(),
+                median(&mut near)
+            )
+        };
         eprintln!(
-            "{a} p50 / {b} p50 = {all:.2}; rounds: median {mid:.2}, {:.2}–{:.2} ({what})",
+            "{a} p50 / {b} p50 = {all:.2}; rounds: median {mid:.2}, {:.2}–{:.2}{near} ({what})",
             rounds[0],
             rounds[rounds.len() - 1],
         );

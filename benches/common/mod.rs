@@ -5,7 +5,7 @@
 // Each bench file uses a different subset of these helpers.
 #![allow(dead_code)]
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Barrier;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -328,19 +328,71 @@ pub fn pp_spsc(n: u64, capacity: usize, wait: ringbus::Wait, record: bool) -> (D
     timed(n, "ringbus spsc pair", record, ping, echo)
 }
 
+/// A core-to-core round trip at or above this many nanoseconds marks a
+/// round in which the host had put the two cores far apart (see
+/// [`core_to_core_ns`]).
+pub const FAR_CORES_NS: u64 = 150;
+
+/// The round trip of one cache line between cores 0 and 1, in nanoseconds:
+/// one thread on each, 20 000 handoffs of an atomic counter, spinning.
+///
+/// On a virtual machine this is where the host has put the two virtual
+/// cores, and it changes for seconds or minutes at a time: on the Zen 4
+/// guest of docs/benchmarks.md, 50–85 ns most of the time and 320–360 ns in
+/// stretches, during which every ringbus ring runs at a third of its rate
+/// while peers that sleep in the kernel (ZeroMQ) barely change. The rounds
+/// print it, so that a ratio can be read with the state it was taken in.
+pub fn core_to_core_ns() -> u64 {
+    #[repr(align(128))]
+    struct Line(AtomicU64);
+    const HANDOFFS: u64 = 20_000;
+    let line = Line(AtomicU64::new(0));
+    let line = &line.0;
+    let time = thread::scope(|s| {
+        s.spawn(move || {
+            pin(1);
+            for i in 0..HANDOFFS {
+                // Acquire: pairs with the pinger's Release store below.
+                while line.load(Ordering::Acquire) != 2 * i + 1 {
+                    std::hint::spin_loop();
+                }
+                // Release: pairs with the pinger's Acquire load below.
+                line.store(2 * i + 2, Ordering::Release);
+            }
+        });
+        let pinger = s.spawn(move || {
+            pin(0);
+            let start = Instant::now();
+            for i in 0..HANDOFFS {
+                // Release: pairs with the echo's Acquire load above.
+                line.store(2 * i + 1, Ordering::Release);
+                // Acquire: pairs with the echo's Release store above.
+                while line.load(Ordering::Acquire) != 2 * i + 2 {
+                    std::hint::spin_loop();
+                }
+            }
+            start.elapsed()
+        });
+        pinger.join().expect("core-to-core pinger panicked")
+    });
+    (time.as_nanos() / u128::from(HANDOFFS)) as u64
+}
+
 /// A comparison in rounds: each round runs every peer once, in turn, so a
 /// machine that changes speed for minutes at a time slows every peer of a
-/// round alike, and ratios are taken within a round.
+/// round alike, and ratios are taken within a round. Each round also
+/// measures [`core_to_core_ns`] before its peers run.
 ///
-/// Run only when the bench is run whole or asked for by `name`
-/// ([`wanted`]); sized by `RINGBUS_BENCH_REPEATS` (rounds, default 10) and
-/// `RINGBUS_BENCH_MESSAGES` (messages per peer per round, default
-/// `messages`).
+/// Run only when the bench is run whole or asked for by name ([`wanted`]);
+/// sized by `RINGBUS_BENCH_REPEATS` (rounds, default 10) and
+/// `RINGBUS_BENCH_MESSAGES` (messages per peer per round).
 pub struct Rounds {
     /// Each peer's name.
     names: Vec<&'static str>,
     /// `rates[round][peer]`, in millions of messages a second.
     rates: Vec<Vec<f64>>,
+    /// Each round's core-to-core round trip, in nanoseconds.
+    c2c: Vec<u64>,
 }
 
 /// Whether `cargo bench -- <filter>` asks for the group or mode `name`: yes
@@ -374,28 +426,31 @@ impl Rounds {
         let names: Vec<_> = peers.iter().map(|(name, _)| *name).collect();
         eprintln!("\n{title}: {repeats} rounds of {n} messages a peer, M/s");
         eprintln!(
-            "{:<8}{}",
+            "{:<6}{:>8}{}",
             "round",
+            "c2c ns",
             Self::row(names.iter().map(|s| s.to_string()))
         );
-        let mut rates = Vec::new();
+        let (mut rates, mut c2c) = (Vec::new(), Vec::new());
         for round in 1..=repeats {
+            let ns = core_to_core_ns();
             let rate: Vec<f64> = peers
                 .iter()
                 .map(|(_, peer)| n as f64 / peer(n).as_secs_f64() / 1e6)
                 .collect();
             eprintln!(
-                "{round:<8}{}",
+                "{round:<6}{ns:>8}{}",
                 Self::row(rate.iter().map(|r| format!("{r:.2}")))
             );
             rates.push(rate);
+            c2c.push(ns);
         }
-        let rounds = Rounds { names, rates };
+        let rounds = Rounds { names, rates, c2c };
         let medians = (0..rounds.names.len()).map(|p| {
             let mut column: Vec<f64> = rounds.rates.iter().map(|r| r[p]).collect();
             format!("{:.2}", median(&mut column))
         });
-        eprintln!("{:<8}{}", "median", Self::row(medians));
+        eprintln!("{:<14}{}", "median", Self::row(medians));
         rounds
     }
 
@@ -406,22 +461,43 @@ impl Rounds {
 
     /// Prints `fast`'s rate over `slow`'s: the median of the rounds'
     /// ratios, the lowest and highest, how many rounds reach `target`, and
-    /// whether the median does.
+    /// whether the median does; then the same median over the rounds whose
+    /// cores were near ([`FAR_CORES_NS`]), if some were far.
     pub fn ratio(&self, fast: &str, slow: &str, target: f64) {
         let column = |name: &str| self.names.iter().position(|n| *n == name);
         let (Some(f), Some(s)) = (column(fast), column(slow)) else {
             return;
         };
-        let mut ratios: Vec<f64> = self.rates.iter().map(|r| r[f] / r[s]).collect();
-        let reached = ratios.iter().filter(|&&r| r >= target).count();
-        let mid = median(&mut ratios);
+        let ratios: Vec<(f64, u64)> = self
+            .rates
+            .iter()
+            .zip(&self.c2c)
+            .map(|(r, &ns)| (r[f] / r[s], ns))
+            .collect();
+        let mut all: Vec<f64> = ratios.iter().map(|&(r, _)| r).collect();
+        let reached = all.iter().filter(|&&r| r >= target).count();
+        let mid = median(&mut all);
         eprintln!(
             "{fast} / {slow}: median {mid:.2}× (rounds {:.2}–{:.2}×, {reached} of {} at ≥ {target}×): target {}",
-            ratios[0],
-            ratios[ratios.len() - 1],
-            ratios.len(),
+            all[0],
+            all[all.len() - 1],
+            all.len(),
             if mid >= target { "met" } else { "NOT met" },
         );
+        let mut near: Vec<f64> = ratios
+            .iter()
+            .filter(|&&(_, ns)| ns < FAR_CORES_NS)
+            .map(|&(r, _)| r)
+            .collect();
+        if !near.is_empty() && near.len() < all.len() {
+            eprintln!(
+                "    {} of {} rounds had the cores far apart (c2c ≥ {FAR_CORES_NS} ns); the other {}: median {:.2}×",
+                all.len() - near.len(),
+                all.len(),
+                near.len(),
+                median(&mut near),
+            );
+        }
     }
 }
 
