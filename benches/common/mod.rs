@@ -338,10 +338,10 @@ pub const FAR_CORES_NS: u64 = 150;
 ///
 /// On a virtual machine this is where the host has put the two virtual
 /// cores, and it changes for seconds or minutes at a time: on the Zen 4
-/// guest of docs/benchmarks.md, 50–85 ns most of the time and 320–360 ns in
-/// stretches, during which every ringbus ring runs at a third of its rate
-/// while peers that sleep in the kernel (ZeroMQ) barely change. The rounds
-/// print it, so that a ratio can be read with the state it was taken in.
+/// guest of docs/benchmarks.md, 50–90 ns most of the time and 320–360 ns in
+/// stretches, during which the pipeline ran at a third of its rate,
+/// crossbeam-channel at a third and ZeroMQ at a half. The rounds print it,
+/// so that a ratio can be read with the state it was taken in.
 pub fn core_to_core_ns() -> u64 {
     #[repr(align(128))]
     struct Line(AtomicU64);
