@@ -24,6 +24,12 @@
 //! shape (send and receive high-water marks of 1024): ZeroMQ's PUSH deals
 //! jobs round-robin, where the others let the free worker take the next job.
 //!
+//! After the criterion groups, `side_by_side` runs ringbus,
+//! crossbeam-channel and ZeroMQ in rounds, every peer once a round, in each
+//! placement, and prints the ratios issue 5's targets are about (see
+//! `common::Rounds`); `cargo bench --features zmq --bench pipeline --
+//! side_by_side` runs it alone.
+//!
 //! Run with `cargo bench --bench pipeline` (add `--features zmq` for the
 //! ZeroMQ peer); see `docs/benchmarks.md`.
 

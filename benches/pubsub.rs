@@ -30,6 +30,11 @@
 //!   8 payload bytes. The publisher waits for the four subscriptions before
 //!   it starts (no slow-joiner loss).
 //!
+//! After the criterion groups, `side_by_side` runs the peers in rounds,
+//! every peer once a round (`common::Rounds`), and prints ringbus over
+//! ZeroMQ; `cargo bench --features zmq --bench pubsub -- side_by_side` runs
+//! it alone.
+//!
 //! Run with `cargo bench --bench pubsub` (add `--features zmq` for the
 //! ZeroMQ peer).
 
