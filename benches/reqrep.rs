@@ -36,7 +36,9 @@ use criterion::{criterion_group, Criterion};
 use ringbus::{reqrep, Wait};
 
 mod common;
-use common::{core_to_core_ns, env_or, median, pp_spsc, quantile, spin_for, timed, FAR_CORES_NS};
+use common::{
+    core_to_core_ns, env_or, median, near_median, pp_spsc, quantile, spin_for, timed, FAR_CORES_NS,
+};
 
 /// Slots in every ring of this file.
 const CAPACITY: usize = 1024;
@@ -207,26 +209,16 @@ fn percentiles() {
         };
         let all = quantile(&mut samples[a_at].clone(), 0.5) as f64
             / quantile(&mut samples[b_at].clone(), 0.5) as f64;
-        let mut rounds: Vec<f64> = p50s
-            .iter()
-            .map(|r| r[a_at] as f64 / r[b_at] as f64)
-            .collect();
-        let mut near: Vec<f64> = rounds
+        let by_round: Vec<(f64, u64)> = p50s
             .iter()
             .zip(&c2c)
-            .filter(|&(_, &ns)| ns < FAR_CORES_NS)
-            .map(|(&r, _)| r)
+            .map(|(r, &ns)| (r[a_at] as f64 / r[b_at] as f64, ns))
             .collect();
+        let near = near_median(&by_round).map_or(String::new(), |(near, mid)| {
+            format!("; the {near} rounds with the cores near (c2c < {FAR_CORES_NS} ns): median {mid:.2}")
+        });
+        let mut rounds: Vec<f64> = by_round.iter().map(|&(r, _)| r).collect();
         let mid = median(&mut rounds);
-        let near = if near.is_empty() || near.len() == rounds.len() {
-            String::new()
-        } else {
-            format!(
-                "; the {} rounds with the cores near (c2c < {FAR_CORES_NS} ns): median {:.2}",
-                near.len(),
-                median(&mut near)
-            )
-        };
         eprintln!(
             "{a} p50 / {b} p50 = {all:.2}; rounds: median {mid:.2}, {:.2}–{:.2}{near} ({what})",
             rounds[0],

@@ -334,7 +334,9 @@ pub fn pp_spsc(n: u64, capacity: usize, wait: ringbus::Wait, record: bool) -> (D
 pub const FAR_CORES_NS: u64 = 150;
 
 /// The round trip of one cache line between cores 0 and 1, in nanoseconds:
-/// one thread on each, 20 000 handoffs of an atomic counter, spinning.
+/// one thread on each, 20 000 handoffs of an atomic counter, spinning (and
+/// yielding after 1024 tries, as [`Spinner`] does, so that a busy machine
+/// gives a large figure rather than a long wait).
 ///
 /// On a virtual machine this is where the host has put the two virtual
 /// cores, and it changes for seconds or minutes at a time: on the Zen 4
@@ -353,8 +355,9 @@ pub fn core_to_core_ns() -> u64 {
             pin(1);
             for i in 0..HANDOFFS {
                 // Acquire: pairs with the pinger's Release store below.
+                let mut spin = Spinner::new();
                 while line.load(Ordering::Acquire) != 2 * i + 1 {
-                    std::hint::spin_loop();
+                    spin.wait();
                 }
                 // Release: pairs with the pinger's Acquire load below.
                 line.store(2 * i + 2, Ordering::Release);
@@ -367,8 +370,9 @@ pub fn core_to_core_ns() -> u64 {
                 // Release: pairs with the echo's Acquire load above.
                 line.store(2 * i + 1, Ordering::Release);
                 // Acquire: pairs with the echo's Release store above.
+                let mut spin = Spinner::new();
                 while line.load(Ordering::Acquire) != 2 * i + 2 {
-                    std::hint::spin_loop();
+                    spin.wait();
                 }
             }
             start.elapsed()
@@ -484,21 +488,29 @@ impl Rounds {
             all.len(),
             if mid >= target { "met" } else { "NOT met" },
         );
-        let mut near: Vec<f64> = ratios
-            .iter()
-            .filter(|&&(_, ns)| ns < FAR_CORES_NS)
-            .map(|&(r, _)| r)
-            .collect();
-        if !near.is_empty() && near.len() < all.len() {
+        if let Some((near, mid)) = near_median(&ratios) {
             eprintln!(
-                "    {} of {} rounds had the cores far apart (c2c ≥ {FAR_CORES_NS} ns); the other {}: median {:.2}×",
-                all.len() - near.len(),
+                "    {} of {} rounds had the cores far apart (c2c ≥ {FAR_CORES_NS} ns); the other {near}: median {mid:.2}×",
+                all.len() - near,
                 all.len(),
-                near.len(),
-                median(&mut near),
             );
         }
     }
+}
+
+/// Of `(ratio, core-to-core ns)` pairs, one a round: how many rounds had
+/// the cores near ([`FAR_CORES_NS`]) and the median of their ratios; `None`
+/// when all rounds or none did, where it would say nothing new.
+pub fn near_median(ratios: &[(f64, u64)]) -> Option<(usize, f64)> {
+    let mut near: Vec<f64> = ratios
+        .iter()
+        .filter(|&&(_, ns)| ns < FAR_CORES_NS)
+        .map(|&(r, _)| r)
+        .collect();
+    if near.is_empty() || near.len() == ratios.len() {
+        return None;
+    }
+    Some((near.len(), median(&mut near)))
 }
 
 /// The median of `values`, which it sorts; the mean of the middle two for an
