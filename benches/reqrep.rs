@@ -190,11 +190,15 @@ fn percentiles() {
         "{:<24} {:>8} {:>8} {:>8} {:>8}",
         "peer", "p50", "p90", "p99", "p99.9"
     );
+    // Each peer's p50 over all its samples, for the ratios below.
+    let mut p50_all = Vec::new();
     for ((name, _), all) in peers.iter().zip(&mut samples) {
+        let p50 = quantile(all, 0.5);
+        p50_all.push(p50);
         eprintln!(
             "{:<24} {:>8} {:>8} {:>8} {:>8}",
             name,
-            quantile(all, 0.5),
+            p50,
             quantile(all, 0.9),
             quantile(all, 0.99),
             quantile(all, 0.999),
@@ -207,8 +211,7 @@ fn percentiles() {
         let (Some(a_at), Some(b_at)) = (column(a), column(b)) else {
             return;
         };
-        let all = quantile(&mut samples[a_at].clone(), 0.5) as f64
-            / quantile(&mut samples[b_at].clone(), 0.5) as f64;
+        let all = p50_all[a_at] as f64 / p50_all[b_at] as f64;
         let by_round: Vec<(f64, u64)> = p50s
             .iter()
             .zip(&c2c)
