@@ -372,13 +372,40 @@ impl<Req, Rep> Endpoint<Req, Rep> {
         heavy_fence();
         // R_q: the ring's tail, read after F_r (inside `len`): every index a
         // requester claimed before its F_q is below it.
-        let mut left = rx.len();
+        self.drain_rest(rx, rx.len());
+    }
+
+    /// The loop of [`drain`](Self::drain): drops up to `left` queued
+    /// requests. If a request's `Drop` panics, the requests after it are
+    /// still dropped while the panic unwinds (a second panic aborts, as in
+    /// std's collections), so no requester behind it waits for ever.
+    fn drain_rest(&self, rx: &mpmc::Receiver<Request<Req, Rep>>, mut left: usize) {
+        /// The rest of the drain, made only if a request's drop panics.
+        struct Rest<'a, Req, Rep> {
+            endpoint: &'a Endpoint<Req, Rep>,
+            rx: &'a mpmc::Receiver<Request<Req, Rep>>,
+            left: usize,
+        }
+
+        impl<Req, Rep> Drop for Rest<'_, Req, Rep> {
+            fn drop(&mut self) {
+                self.endpoint.drain_rest(self.rx, self.left);
+            }
+        }
+
         while left > 0 && self.repliers_gone() {
             match rx.try_recv() {
                 // Dropping the request drops its ticket: its requester learns.
                 Ok(request) => {
-                    drop(request);
                     left -= 1;
+                    let rest = Rest {
+                        endpoint: self,
+                        rx,
+                        left,
+                    };
+                    drop(request);
+                    // Not panicking: the loop goes on by itself.
+                    std::mem::forget(rest);
                 }
                 // A requester claimed an index and is writing it (bounded),
                 // or a replier that connected since took it.

@@ -6,7 +6,9 @@
 //! allocation per round trip: `tests/alloc.rs`.)
 
 use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
 use std::task::{Context, Poll};
 use std::thread;
@@ -152,6 +154,53 @@ fn last_replier_leaves_with_the_request_queued() {
             "{wait:?}"
         );
     }
+}
+
+/// A request whose payload panics when dropped.
+struct Bomb {
+    /// Counts every drop, the panicking one too.
+    drops: Arc<AtomicUsize>,
+    bomb: bool,
+}
+
+impl Drop for Bomb {
+    fn drop(&mut self) {
+        // Relaxed: read after the threads that drop are joined.
+        self.drops.fetch_add(1, Ordering::Relaxed);
+        if self.bomb && !thread::panicking() {
+            panic!("this request's payload panics on drop");
+        }
+    }
+}
+
+/// The last replier leaves with three requests queued, and the first one's
+/// payload panics when the replier drops it: the panic goes on, and still
+/// every requester gets `Unanswered` and every payload is dropped once.
+#[test]
+fn last_replier_drains_past_a_payload_that_panics_on_drop() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let (requester, replier) = reqrep::Builder::new(4).wait(Wait::Park).build::<Bomb, u8>();
+    let mut clients = Vec::new();
+    for bomb in [true, false, false] {
+        let (requester, drops) = (requester.clone(), drops.clone());
+        clients.push(thread::spawn(move || {
+            requester.request_timeout(Bomb { drops, bomb }, Duration::from_secs(10))
+        }));
+        // In the ring in this order: the bomb is dropped first.
+        while replier.len() < clients.len() {
+            thread::sleep(Duration::from_millis(1));
+        }
+    }
+    let panicked = catch_unwind(AssertUnwindSafe(move || drop(replier)));
+    assert!(panicked.is_err(), "the payload's panic goes on");
+    for client in clients {
+        match client.join().unwrap() {
+            Err(RequestError::Unanswered) => {}
+            other => panic!("a queued requester got {:?}", other.map(|_| ())),
+        }
+    }
+    // Relaxed: every thread that dropped a payload is joined.
+    assert_eq!(drops.load(Ordering::Relaxed), 3);
 }
 
 /// The last replier leaves while requests keep coming, many times over: no
