@@ -91,7 +91,10 @@ impl<T> Inbox<T> {
                 spin_loop();
             }
         }
-        // Relaxed: as above.
+        // Relaxed: counters, as above. `given_up` (on the inbox's line of
+        // rare tallies) tells this loss from those that pushed a message
+        // out of the ring, for `stats`.
+        self.tallies.given_up.fetch_add(1, Ordering::Relaxed);
         self.missed.fetch_add(1, Ordering::Relaxed);
         drop(item);
         Offered::Dropped

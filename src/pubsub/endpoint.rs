@@ -89,13 +89,18 @@ pub(super) struct Tallies {
     pub(super) discarded: AtomicUsize,
     /// Deliveries that waited because this `Block` ring was full.
     pub(super) full_waits: AtomicUsize,
+    /// New messages a `DropOldest` delivery dropped because no room came
+    /// (also counted in `missed`; the rest of its `missed` were pushed out
+    /// of the ring).
+    pub(super) given_up: AtomicUsize,
 }
 
 impl<T> Inbox<T> {
     /// A snapshot of this subscriber's counters. The ring's indices count
     /// what went in (`delivered`) and out; what came out is what the
     /// subscriber received, plus what `DropOldest` publishers pushed out
-    /// (counted in `missed`) and what it discarded.
+    /// (counted in `missed`, with the new messages they gave up on) and
+    /// what it discarded.
     pub(super) fn stats(&self) -> InboxStats {
         let ring = self.rx.stats();
         // Relaxed: counters read for reporting; no data travels with them.
@@ -103,7 +108,9 @@ impl<T> Inbox<T> {
         // Relaxed: as `missed` above, a counter.
         let discarded = self.tallies.discarded.load(Ordering::Relaxed) as u64;
         let pushed_out = if self.overflow == Overflow::DropOldest {
-            missed
+            // Relaxed: as `missed` above, a counter. Saturating: the two
+            // counters are read one after the other.
+            missed.saturating_sub(self.tallies.given_up.load(Ordering::Relaxed) as u64)
         } else {
             0
         };
@@ -280,6 +287,7 @@ impl<T> Endpoint<T> {
             tallies: CachePadded::new(Tallies {
                 discarded: AtomicUsize::new(0),
                 full_waits: AtomicUsize::new(0),
+                given_up: AtomicUsize::new(0),
             }),
             not_empty: CachePadded::new(Signal::new()),
             not_full: CachePadded::new(Signal::new()),
