@@ -326,7 +326,9 @@ pub(crate) fn deadline(timeout: std::time::Duration) -> Option<Instant> {
 /// says and sleeping on `signal` when it parks.
 ///
 /// Returns `None` once `deadline` has passed. `attempt` must not notify
-/// `signal` itself (it may notify the other side's signal).
+/// `signal` itself (it may notify the other side's signal), nor run user
+/// code that might: a parked attempt runs under `signal`'s lock, so no
+/// message may be dropped in it.
 #[inline]
 pub(crate) fn block<R>(
     wait: Wait,

@@ -766,3 +766,87 @@ fn drop_oldest_received_counts_what_the_subscriber_took() {
         eprintln!("no DropOldest send gave up on room in 40 rounds");
     }
 }
+
+/// A message whose `Drop` publishes on the endpoint it came from.
+struct Echo {
+    /// Where the drop publishes (`None`: an inert copy).
+    publisher: Option<Arc<pubsub::Publisher<Echo>>>,
+}
+
+impl Clone for Echo {
+    /// The copies for the other subscribers are inert.
+    fn clone(&self) -> Self {
+        Echo { publisher: None }
+    }
+}
+
+impl Drop for Echo {
+    fn drop(&mut self) {
+        if let Some(p) = self.publisher.take() {
+            p.send(&p.topic("echo").unwrap(), Echo { publisher: None });
+        }
+    }
+}
+
+/// A parked subscriber that discards a message routed before its last
+/// unsubscription drops it outside its wait's lock: the message's `Drop`
+/// may publish to that same subscriber. (It used to run under the lock,
+/// and the delivery's wake-up locked it again: a deadlock.) Each message
+/// goes out a little later after the subscriber took the last one, 0 to
+/// 5 µs, so that some arrive while it is going to sleep.
+#[test]
+fn a_discarded_message_may_publish_to_its_subscriber_from_drop() {
+    const K: usize = 20_000;
+    within(Duration::from_secs(60), || {
+        let (publisher, mut first) = pubsub::Builder::new(1).wait(Wait::Park).build::<Echo>();
+        let mut s = publisher.subscriber_with(SubscriberOptions::new().capacity(2 * K));
+        first.subscribe("t").unwrap();
+        s.subscribe("t").unwrap();
+        s.subscribe("echo").unwrap();
+        let publisher = Arc::new(publisher);
+        let t = publisher.topic("t").unwrap();
+        // Fill `first`'s ring of one, so that the next K sends stop there,
+        // before they reach `s`.
+        assert_eq!(publisher.send(&t, Echo { publisher: None }), 2);
+        drop(s.try_recv().unwrap());
+        let pendings: Vec<_> = (0..K)
+            .map(|_| {
+                let echo = Echo {
+                    publisher: Some(publisher.clone()),
+                };
+                publisher.try_send(&t, echo).unwrap_err()
+            })
+            .collect();
+        // `s` discards those K on receive, and `first` leaves, so the
+        // pending sends go straight to `s`.
+        s.unsubscribe("t").unwrap();
+        drop(first);
+        let echoes = Arc::new(AtomicUsize::new(0));
+        let reader = thread::spawn({
+            let echoes = echoes.clone();
+            move || {
+                for _ in 0..K {
+                    let echo = s.recv_timeout(Duration::from_secs(5)).unwrap();
+                    assert_eq!(echo.topic(), "echo");
+                    // Release: pairs with the sender's Acquire load below
+                    // (only pacing; no data travels with it).
+                    echoes.fetch_add(1, Ordering::Release);
+                }
+            }
+        });
+        for (i, pending) in pendings.into_iter().enumerate() {
+            // Acquire: pairs with the reader's Release increment above.
+            // Two threads on two cores: spinning is fine, and precise.
+            while echoes.load(Ordering::Acquire) < i {
+                std::hint::spin_loop();
+            }
+            let delay = Duration::from_nanos((i % 101) as u64 * 50);
+            let start = Instant::now();
+            while start.elapsed() < delay {
+                std::hint::spin_loop();
+            }
+            assert_eq!(pending.send(), 1);
+        }
+        reader.join().unwrap();
+    });
+}

@@ -229,27 +229,36 @@ impl<T> Subscriber<T> {
     /// ```
     pub fn try_recv(&self) -> Result<Message<T>, TryRecvError> {
         loop {
-            let envelope = match self.inbox.rx.try_recv() {
-                Ok(envelope) => envelope,
-                Err(_) => {
-                    if !self.endpoint.publishers_gone() {
-                        return Err(TryRecvError::Empty);
-                    }
-                    // Every publisher is gone and their writes are visible
-                    // (see `publishers_gone`): one more look drains.
-                    match self.inbox.rx.try_recv() {
-                        Ok(envelope) => envelope,
-                        Err(_) => return Err(TryRecvError::Disconnected),
-                    }
-                }
-            };
-            if self.inbox.overflow == Overflow::Block && self.inbox.wait.may_sleep() {
-                self.inbox.not_full.notify();
-            }
-            if let Some(message) = self.open(envelope) {
+            if let Some(message) = self.open(self.take()?) {
                 return Ok(message);
             }
         }
+    }
+
+    /// Takes the oldest envelope from the ring, unopened, and wakes a
+    /// publisher waiting for room. It runs no user code: a discarded
+    /// message is dropped by [`open`](Self::open), which `recv` calls only
+    /// after its wait, never under the `not_empty` lock, where a `Drop` that
+    /// publishes to this subscriber would deadlock on the notify.
+    fn take(&self) -> Result<Envelope<T>, TryRecvError> {
+        let envelope = match self.inbox.rx.try_recv() {
+            Ok(envelope) => envelope,
+            Err(_) => {
+                if !self.endpoint.publishers_gone() {
+                    return Err(TryRecvError::Empty);
+                }
+                // Every publisher is gone and their writes are visible
+                // (see `publishers_gone`): one more look drains.
+                match self.inbox.rx.try_recv() {
+                    Ok(envelope) => envelope,
+                    Err(_) => return Err(TryRecvError::Disconnected),
+                }
+            }
+        };
+        if self.inbox.overflow == Overflow::Block && self.inbox.wait.may_sleep() {
+            self.inbox.not_full.notify();
+        }
+        Ok(envelope)
     }
 
     /// Takes the oldest message, waiting while the ring is empty.
@@ -290,17 +299,30 @@ impl<T> Subscriber<T> {
     }
 
     fn recv_until(&self, deadline: Option<Instant>) -> Result<Message<T>, RecvTimeoutError> {
-        let got = wait::block(
-            self.inbox.wait,
-            &self.inbox.not_empty,
-            deadline,
-            || match self.try_recv() {
-                Ok(message) => Some(Ok(message)),
-                Err(TryRecvError::Disconnected) => Some(Err(RecvTimeoutError::Disconnected)),
-                Err(TryRecvError::Empty) => None,
-            },
-        );
-        got.unwrap_or(Err(RecvTimeoutError::Timeout))
+        loop {
+            // The wait takes envelopes only: a parked attempt runs under the
+            // `not_empty` lock (see `take`).
+            let got = wait::block(
+                self.inbox.wait,
+                &self.inbox.not_empty,
+                deadline,
+                || match self.take() {
+                    Ok(envelope) => Some(Ok(envelope)),
+                    Err(TryRecvError::Disconnected) => Some(Err(RecvTimeoutError::Disconnected)),
+                    Err(TryRecvError::Empty) => None,
+                },
+            );
+            match got {
+                // Outside the lock: a discarded message is dropped here.
+                Some(Ok(envelope)) => {
+                    if let Some(message) = self.open(envelope) {
+                        return Ok(message);
+                    }
+                }
+                Some(Err(disconnected)) => return Err(disconnected),
+                None => return Err(RecvTimeoutError::Timeout),
+            }
+        }
     }
 
     /// An iterator over the messages already waiting; never waits.
