@@ -237,7 +237,11 @@ pub struct InboxStats {
     /// Messages this subscriber received.
     pub received: u64,
     /// Messages lost to the overflow policy: refused by a full `DropNewest`
-    /// ring, or pushed out of a full `DropOldest` one.
+    /// ring, or pushed out of a full `DropOldest` one (or, when a receive
+    /// under way kept it full for a few microseconds, not put in). Once
+    /// nothing is in flight, `received + missed + depth` is every message
+    /// routed to this subscriber (less those it discarded after an
+    /// unsubscription).
     pub missed: u64,
     /// Sends that waited because this (`Block`) subscriber's ring was full.
     pub full_waits: u64,
