@@ -70,9 +70,14 @@
 //! so it can never remove or overwrite someone else's, not even on another
 //! signal that a freed one's memory was reused for.
 //!
-//! Wakers are woken under the lock: they must not re-enter the channel (the
-//! wakers of executors, of `Select` and of readiness fds only schedule, flag
-//! or write).
+//! No waker is woken, cloned or dropped under the lock: a notifier takes
+//! the whole list out under it and wakes the wakers after, and a
+//! registration clones before it and drops a replaced waker after. A
+//! waker's code is the executor's, and it may re-enter the channel: poll
+//! its task at once (which then unregisters, or registers anew), send, or
+//! drop the task and with it the last handle of a side, which notifies.
+//! A parked thread's re-check, by contrast, does run under the lock: what
+//! it calls must not run user code (`block`).
 //!
 //! # Spin and Yield channels
 //!
@@ -204,16 +209,28 @@ impl Signal {
         // waiting and will see the notification, and every waker registered
         // before the `sleepers` increment we saw is in the list.
         let mut wakers = self.lock.lock().unwrap_or_else(|e| e.into_inner());
-        if !wakers.list.is_empty() {
-            // Relaxed: under the lock, like every change to the list.
-            self.sleepers
-                .fetch_sub(wakers.list.len(), Ordering::Relaxed);
-            for (_, waker) in wakers.list.drain(..) {
-                waker.wake();
-            }
+        if wakers.list.is_empty() {
+            // Only threads sleep here.
+            drop(wakers);
+            self.cond.notify_all();
+            return;
         }
+        // The wakers leave the list under the lock and are woken after it:
+        // a `wake` may re-enter this signal (see the module doc).
+        let mut woken = std::mem::take(&mut wakers.list);
+        // Relaxed: under the lock, like every change to the list.
+        self.sleepers.fetch_sub(woken.len(), Ordering::Relaxed);
         drop(wakers);
         self.cond.notify_all();
+        for (_, waker) in woken.drain(..) {
+            waker.wake();
+        }
+        // Give the list its memory back, unless a registration made since
+        // has allocated anew: waiting stays allocation-free.
+        let mut wakers = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        if wakers.list.capacity() == 0 {
+            std::mem::swap(&mut wakers.list, &mut woken);
+        }
     }
 
     /// Registers `waker` (or refreshes the waker of the registration `key`
@@ -232,24 +249,28 @@ impl Signal {
     /// on several signals fences once).
     #[cold]
     pub(crate) fn register_unfenced(&self, key: &mut Option<u64>, waker: &Waker) {
+        // Cloned before the lock and the replaced one dropped after it: a
+        // waker's clone and drop are the executor's code, which may re-enter
+        // this signal (see the module doc).
+        let fresh = waker.clone();
         let mut wakers = self.lock.lock().unwrap_or_else(|e| e.into_inner());
         let present = key.and_then(|key| wakers.list.iter_mut().find(|(id, _)| *id == key));
-        match present {
-            Some((_, registered)) => {
-                if !registered.will_wake(waker) {
-                    registered.clone_from(waker);
-                }
-            }
+        // What to drop after the lock: the clone, or the waker it replaced.
+        let unused = match present {
+            Some((_, registered)) if registered.will_wake(waker) => Some(fresh),
+            Some((_, registered)) => Some(std::mem::replace(registered, fresh)),
             None => {
                 let id = unique_id();
-                wakers.list.push((id, waker.clone()));
+                wakers.list.push((id, fresh));
                 *key = Some(id);
                 // W_s. Relaxed: ordered by the caller's F2; changed only
                 // under the lock while a waker is listed.
                 self.sleepers.fetch_add(1, Ordering::Relaxed);
+                None
             }
-        }
+        };
         drop(wakers);
+        drop(unused);
     }
 
     /// The number of registered wakers and the `sleepers` count (tests).
@@ -265,11 +286,18 @@ impl Signal {
     pub(crate) fn unregister(&self, key: &mut Option<u64>) {
         let Some(id) = key.take() else { return };
         let mut wakers = self.lock.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(at) = wakers.list.iter().position(|(listed, _)| *listed == id) {
-            drop(wakers.list.swap_remove(at));
+        let removed = wakers
+            .list
+            .iter()
+            .position(|(listed, _)| *listed == id)
+            .map(|at| wakers.list.swap_remove(at));
+        if removed.is_some() {
             // Relaxed: a stale count only costs a notifier a needless lock.
             self.sleepers.fetch_sub(1, Ordering::Relaxed);
         }
+        // After the lock: dropping a waker may re-enter this signal.
+        drop(wakers);
+        drop(removed);
     }
 
     /// Registers as a sleeper, runs `attempt` once more, and sleeps until

@@ -1056,3 +1056,188 @@ fn dropped_request_async_is_cancelled() {
         .is_disconnected());
     is_send(&requester.request_async(2));
 }
+
+/// Runs `f` on a thread of its own and fails if it takes longer than five
+/// seconds (a deadlock), leaving that thread behind.
+fn within_5s(f: impl FnOnce() + Send + 'static) {
+    let (done, finished) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        f();
+        let _ = done.send(());
+    });
+    finished
+        .recv_timeout(Duration::from_secs(5))
+        .expect("deadlocked (or panicked)");
+}
+
+type Task = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// A run-on-wake executor: `wake` polls the task at once, on the waking
+/// thread (as an `async-task` whose schedule function runs the runnable).
+/// The `Waker` contract allows it.
+struct Inline {
+    task: std::sync::Mutex<Option<Task>>,
+    done: std::sync::atomic::AtomicBool,
+}
+
+impl Inline {
+    /// Spawns `task` and polls it once.
+    fn spawn(task: impl Future<Output = ()> + Send + 'static) -> Arc<Inline> {
+        let inline = Arc::new(Inline {
+            task: std::sync::Mutex::new(Some(Box::pin(task))),
+            done: std::sync::atomic::AtomicBool::new(false),
+        });
+        inline.clone().wake();
+        inline
+    }
+
+    fn done(&self) -> bool {
+        self.done.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl Wake for Inline {
+    fn wake(self: Arc<Self>) {
+        let Ok(mut slot) = self.task.try_lock() else {
+            return;
+        };
+        let waker = Waker::from(self.clone());
+        if let Some(task) = slot.as_mut() {
+            if task
+                .as_mut()
+                .poll(&mut Context::from_waker(&waker))
+                .is_ready()
+            {
+                *slot = None;
+                self.done.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+    }
+}
+
+/// A waker that polls its task inside `wake` does not deadlock the send or
+/// receive that woke it, for every kind of endpoint: wakers are woken
+/// outside the signal's lock, and the woken future's unregistration takes
+/// it. (They were woken under it: every case here hung.)
+#[test]
+fn a_waker_may_poll_its_task_inline() {
+    within_5s(|| {
+        let (tx, mut rx) = spsc::Builder::new(1).wait(Wait::Park).build::<u32>();
+        let task = Inline::spawn(async move { assert_eq!(rx.recv_async().await, Ok(7)) });
+        tx.send(7).unwrap();
+        assert!(task.done(), "spsc recv_async");
+
+        let (mut tx, rx) = spsc::Builder::new(1).wait(Wait::Park).build::<u32>();
+        tx.send(1).unwrap();
+        let task = Inline::spawn(async move { tx.send_async(2).await.unwrap() });
+        assert_eq!(rx.try_recv(), Ok(1));
+        assert!(task.done(), "spsc send_async");
+
+        let (tx, rx) = mpmc::Builder::new(1).wait(Wait::Park).build::<u32>();
+        let task = Inline::spawn(async move { assert_eq!(rx.recv_async().await, Ok(7)) });
+        tx.send(7).unwrap();
+        assert!(task.done(), "mpmc recv_async");
+
+        let (jobs, work) = pipeline::Builder::new(1).wait(Wait::Park).build::<u32>();
+        let task = Inline::spawn(async move { assert_eq!(work.recv_async().await, Ok(7)) });
+        jobs.send(7).unwrap();
+        assert!(task.done(), "pipeline recv_async");
+
+        let (publisher, mut subscriber) =
+            broadcast::Builder::new(1).wait(Wait::Park).build::<u32>();
+        let task = Inline::spawn(async move {
+            assert_eq!(*subscriber.recv_async().await.unwrap(), 7);
+        });
+        publisher.send(7).unwrap();
+        assert!(task.done(), "broadcast recv_async");
+
+        let (publisher, mut subscriber) = pubsub::Builder::new(1).wait(Wait::Park).build::<u32>();
+        subscriber.subscribe("t").unwrap();
+        let topic = publisher.topic("t").unwrap();
+        let task = Inline::spawn(async move {
+            assert_eq!(*subscriber.recv_async().await.unwrap(), 7);
+        });
+        assert_eq!(publisher.send(&topic, 7), 1);
+        assert!(task.done(), "pubsub recv_async");
+
+        let (requester, replier) = reqrep::Builder::new(1).wait(Wait::Park).build::<u32, u32>();
+        let task = Inline::spawn(async move {
+            let request = replier.recv_async().await.unwrap();
+            let n = *request.payload();
+            request.reply(n + 1).unwrap();
+        });
+        assert_eq!(requester.request(1), Ok(2));
+        assert!(task.done(), "reqrep recv_async");
+    });
+}
+
+/// A waker that owns the last sender: dropping it (when its future stops
+/// waiting, or is polled again with another waker) drops that sender, whose
+/// drop notifies the very signal the waker was registered on. No deadlock:
+/// wakers are dropped outside the signal's lock.
+#[test]
+fn a_waker_may_own_and_drop_the_last_sender() {
+    struct Holds(#[allow(dead_code)] mpmc::Sender<u32>);
+    impl Wake for Holds {
+        fn wake(self: Arc<Self>) {}
+    }
+    within_5s(|| {
+        // Dropped when the future is.
+        let (tx, rx) = mpmc::Builder::new(4).wait(Wait::Park).build::<u32>();
+        let waker = Waker::from(Arc::new(Holds(tx)));
+        let mut future = Box::pin(rx.recv_async());
+        assert!(future
+            .as_mut()
+            .poll(&mut Context::from_waker(&waker))
+            .is_pending());
+        drop(waker);
+        drop(future);
+        assert!(rx.is_disconnected());
+
+        // Replaced by another waker.
+        let (tx, rx) = mpmc::Builder::new(4).wait(Wait::Park).build::<u32>();
+        let waker = Waker::from(Arc::new(Holds(tx)));
+        let mut future = Box::pin(rx.recv_async());
+        assert!(future
+            .as_mut()
+            .poll(&mut Context::from_waker(&waker))
+            .is_pending());
+        drop(waker);
+        let other = Waker::from(Arc::new(Noop));
+        let polled = future.as_mut().poll(&mut Context::from_waker(&other));
+        assert_eq!(polled, std::task::Poll::Ready(Err(RecvError)));
+    });
+}
+
+/// A waker whose `wake` sends on the same channel while a thread sleeps on
+/// it: the waking send's notification reaches that thread too.
+#[test]
+fn a_waker_may_send_on_the_channel_that_woke_it() {
+    struct SendsOnWake(mpmc::Sender<u32>);
+    impl Wake for SendsOnWake {
+        fn wake(self: Arc<Self>) {
+            let _ = self.0.try_send(99);
+        }
+    }
+    within_5s(|| {
+        let (tx, rx) = mpmc::Builder::new(8).wait(Wait::Park).build::<u32>();
+        let sleeper = {
+            let rx = rx.clone();
+            thread::spawn(move || rx.recv())
+        };
+        // Let it sleep (it gets a message either way).
+        thread::sleep(Duration::from_millis(100));
+        let waker = Waker::from(Arc::new(SendsOnWake(tx.clone())));
+        let mut future = pin!(rx.recv_async());
+        assert!(future
+            .as_mut()
+            .poll(&mut Context::from_waker(&waker))
+            .is_pending());
+        tx.send(1).unwrap();
+        let first = sleeper.join().unwrap().unwrap();
+        let mut got = vec![first];
+        got.extend(rx.try_iter());
+        got.sort_unstable();
+        assert_eq!(got, [1, 99]);
+    });
+}
