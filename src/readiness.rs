@@ -71,22 +71,31 @@ pub(crate) trait Kick: Send + Sync + 'static {
     fn clear(&self);
 }
 
-/// A [`Kick`] as a waker.
-struct Kicker<K>(K);
+/// A [`Kick`] as a waker that does not keep it alive: a registration left
+/// on a signal (by an fd armed elsewhere since, or dropped) holds only
+/// this, so a dropped [`ReadyFd`] closes its eventfd at once. A wake that
+/// races the drop either kicks a kick it holds alive meanwhile, or finds
+/// it gone and does nothing.
+struct Kicker<K>(std::sync::Weak<K>);
 
 impl<K: Kick> Wake for Kicker<K> {
     fn wake(self: WakeArc<Self>) {
-        self.0.kick();
+        self.wake_by_ref();
     }
 
     fn wake_by_ref(self: &WakeArc<Self>) {
-        self.0.kick();
+        if let Some(kick) = self.0.upgrade() {
+            kick.kick();
+        }
     }
 }
 
 /// The arming logic, over any [`Kick`]: the eventfd, or a model's flag.
 pub(crate) struct Armed<K: Kick> {
-    kicker: WakeArc<Kicker<K>>,
+    /// The kick, owned here alone.
+    kick: WakeArc<K>,
+    /// What is registered on the signals: a [`Kicker`] of `kick`.
+    waker: Waker,
     /// The registration, and the address of the signal it lives on (an id
     /// means something only on its own signal).
     key: Option<u64>,
@@ -95,15 +104,18 @@ pub(crate) struct Armed<K: Kick> {
 
 impl<K: Kick> Armed<K> {
     pub(crate) fn new(kick: K) -> Self {
+        let kick = WakeArc::new(kick);
+        let waker = Waker::from(WakeArc::new(Kicker(WakeArc::downgrade(&kick))));
         Armed {
-            kicker: WakeArc::new(Kicker(kick)),
+            kick,
+            waker,
             key: None,
             on: 0,
         }
     }
 
     pub(crate) fn kick(&self) -> &K {
-        &self.kicker.0
+        &self.kick
     }
 
     /// Steps 1–4 of the module doc.
@@ -125,14 +137,16 @@ impl<K: Kick> Armed<K> {
         // address alone may name a new signal where a freed one was: the
         // key then names no registration there (ids are unique in the
         // process), so `register` adds one instead of taking another's.
+        // Back on a signal it left, the fd takes up the registration it
+        // left there, if it is still listed, instead of adding a second
+        // one that `disarm` would not know of.
         let signal = receiver.signal().0;
         let on = signal as *const _ as usize;
         if self.on != on {
-            self.key = None;
+            self.key = signal.registered_key(&self.waker);
             self.on = on;
         }
-        let waker = Waker::from(self.kicker.clone());
-        signal.register(&mut self.key, &waker);
+        signal.register(&mut self.key, &self.waker);
         // 4.
         if receiver.is_ready() {
             signal.unregister(&mut self.key);

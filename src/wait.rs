@@ -273,6 +273,19 @@ impl Signal {
         drop(unused);
     }
 
+    /// The registration of a waker that [`will_wake`](Waker::will_wake) as
+    /// `waker` does, if one is listed: a readiness fd back on a signal it
+    /// left takes up its own registration there.
+    #[cfg(any(target_os = "linux", ringbus_loom))]
+    pub(crate) fn registered_key(&self, waker: &Waker) -> Option<u64> {
+        let wakers = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        let found = wakers
+            .list
+            .iter()
+            .find(|(_, listed)| listed.will_wake(waker));
+        found.map(|(id, _)| *id)
+    }
+
     /// The number of registered wakers and the `sleepers` count (tests).
     #[cfg(all(test, not(ringbus_loom)))]
     pub(crate) fn registered(&self) -> (usize, usize) {

@@ -236,3 +236,55 @@ fn an_fd_rearmed_where_a_freed_ring_was_leaves_other_waiters_alone() {
         assert!(fd.is_readable());
     }
 }
+
+/// An fd armed on A, then on B, then on A again has one registration on A,
+/// which `disarm` removes: a message to A then leaves it unreadable.
+#[test]
+fn disarm_after_coming_back_leaves_nothing_behind() {
+    let (tx_a, rx_a) = spsc::channel::<u32>(8);
+    let (tx_b, rx_b) = spsc::channel::<u32>(8);
+    let mut fd = ReadyFd::new().unwrap();
+    assert!(!fd.arm(&rx_a).unwrap());
+    assert!(!fd.arm(&rx_b).unwrap());
+    assert!(!fd.arm(&rx_a).unwrap());
+    fd.disarm(&rx_a);
+    tx_a.send(1).unwrap();
+    assert!(!fd.is_readable(), "a disarmed fd fired");
+    // Still armed nowhere: B's stale registration (left when the fd moved
+    // on) writes once, as the module doc says, and is gone after.
+    tx_b.send(1).unwrap();
+    assert!(fd.is_readable());
+    drop((tx_a, tx_b));
+}
+
+/// The eventfds of this process, counted in `/proc/self/fd`.
+fn eventfds() -> usize {
+    std::fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .filter_map(|entry| std::fs::read_link(entry.ok()?.path()).ok())
+        .filter(|target| target.to_string_lossy().contains("eventfd"))
+        .count()
+}
+
+/// A dropped `ReadyFd` closes its eventfd at once, even while it is armed
+/// on a receiver that gets no message (the registration left there holds
+/// no fd).
+#[test]
+fn a_dropped_armed_fd_closes_its_eventfd() {
+    let (tx, rx) = spsc::channel::<u32>(8);
+    let before = eventfds();
+    for _ in 0..100 {
+        let mut fd = ReadyFd::new().unwrap();
+        assert!(!fd.arm(&rx).unwrap());
+    }
+    // Other tests of this file may hold a few eventfds meanwhile.
+    let after = eventfds();
+    assert!(
+        after < before + 20,
+        "{} eventfds still open",
+        after - before
+    );
+    // The registrations left behind cost the next message one wake-up.
+    tx.send(1).unwrap();
+    assert_eq!(rx.try_recv(), Ok(1));
+}
