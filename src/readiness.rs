@@ -212,7 +212,8 @@ mod linux {
     /// the [module doc](super).
     ///
     /// Add it to an `epoll` set (or mio's `SourceFd`, tokio's `AsyncFd`) for
-    /// readability. It stays readable until the next `arm`.
+    /// readability. It stays readable until the next `arm`. Dropping it
+    /// closes the eventfd at once, armed or not.
     ///
     /// ```
     /// use ringbus::{readiness::ReadyFd, spsc};
