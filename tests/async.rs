@@ -1182,30 +1182,25 @@ fn a_waker_may_own_and_drop_the_last_sender() {
         fn wake(self: Arc<Self>) {}
     }
     within_5s(|| {
-        // Dropped when the future is.
-        let (tx, rx) = mpmc::Builder::new(4).wait(Wait::Park).build::<u32>();
-        let waker = Waker::from(Arc::new(Holds(tx)));
-        let mut future = Box::pin(rx.recv_async());
-        assert!(future
-            .as_mut()
-            .poll(&mut Context::from_waker(&waker))
-            .is_pending());
-        drop(waker);
-        drop(future);
-        assert!(rx.is_disconnected());
-
-        // Replaced by another waker.
-        let (tx, rx) = mpmc::Builder::new(4).wait(Wait::Park).build::<u32>();
-        let waker = Waker::from(Arc::new(Holds(tx)));
-        let mut future = Box::pin(rx.recv_async());
-        assert!(future
-            .as_mut()
-            .poll(&mut Context::from_waker(&waker))
-            .is_pending());
-        drop(waker);
-        let other = Waker::from(Arc::new(Noop));
-        let polled = future.as_mut().poll(&mut Context::from_waker(&other));
-        assert_eq!(polled, std::task::Poll::Ready(Err(RecvError)));
+        for replaced in [false, true] {
+            let (tx, rx) = mpmc::Builder::new(4).wait(Wait::Park).build::<u32>();
+            let waker = Waker::from(Arc::new(Holds(tx)));
+            let mut future = Box::pin(rx.recv_async());
+            let polled = future.as_mut().poll(&mut Context::from_waker(&waker));
+            assert!(polled.is_pending());
+            drop(waker);
+            if replaced {
+                // Polled again with another waker: the registered one goes,
+                // and the sender with it.
+                let other = Waker::from(Arc::new(Noop));
+                let polled = future.as_mut().poll(&mut Context::from_waker(&other));
+                assert_eq!(polled, std::task::Poll::Ready(Err(RecvError)));
+            } else {
+                // Dropped: the registered waker goes with the future.
+                drop(future);
+                assert!(rx.is_disconnected());
+            }
+        }
     });
 }
 
