@@ -850,3 +850,32 @@ fn a_discarded_message_may_publish_to_its_subscriber_from_drop() {
         reader.join().unwrap();
     });
 }
+
+/// A publisher's `len` is its deepest subscriber's backlog, and `is_full`
+/// says whether a `Block` subscriber's ring is full, whatever the lossy
+/// ones hold.
+#[test]
+fn publisher_len_and_is_full_follow_the_subscribers() {
+    let (publisher, mut block) = pubsub::channel::<u32>(2);
+    let mut lossy = publisher.subscriber_with(
+        SubscriberOptions::new()
+            .capacity(1)
+            .overflow(Overflow::DropOldest),
+    );
+    block.subscribe("b").unwrap();
+    lossy.subscribe("#").unwrap();
+    let (b, l) = (publisher.topic("b").unwrap(), publisher.topic("l").unwrap());
+    assert_eq!((publisher.len(), publisher.is_empty()), (0, true));
+    publisher.send(&l, 1);
+    publisher.send(&l, 2);
+    // The lossy ring of one is full; nothing makes a send wait.
+    assert_eq!((publisher.len(), publisher.is_full()), (1, false));
+    publisher.send(&b, 3);
+    publisher.send(&b, 4);
+    assert_eq!((publisher.len(), publisher.is_full()), (2, true));
+    assert!(publisher.try_send(&b, 5).is_err());
+    assert_eq!(*block.try_recv().unwrap(), 3);
+    assert_eq!((publisher.len(), publisher.is_full()), (1, false));
+    drop((block, lossy));
+    assert_eq!((publisher.len(), publisher.is_empty()), (0, true));
+}

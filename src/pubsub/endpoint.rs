@@ -406,6 +406,21 @@ impl<T> Endpoint<T> {
         total
     }
 
+    /// The most messages a live subscriber's ring holds, and whether a
+    /// `Block` subscriber's ring is full (takes the lock).
+    pub(super) fn backlog(&self) -> (usize, bool) {
+        let registry = self.lock();
+        let mut deepest = 0;
+        let mut blocking = false;
+        for member in &registry.members {
+            let ring = &member.inbox.rx;
+            let len = ring.len();
+            deepest = deepest.max(len);
+            blocking |= member.inbox.overflow == Overflow::Block && len >= ring.capacity();
+        }
+        (deepest, blocking)
+    }
+
     /// The number of live subscribers (takes the lock).
     pub(super) fn subscriber_count(&self) -> usize {
         self.lock().members.len()

@@ -119,6 +119,56 @@ impl<T> Publisher<T> {
         self.endpoint.capacity.next_power_of_two()
     }
 
+    /// The most messages any live subscriber has not read yet: the length
+    /// of the deepest subscriber's ring, as a broadcast publisher's `len`
+    /// is its slowest subscriber's. It walks the subscribers under the
+    /// endpoint's lock, like [`stats`](Self::stats): for inspection, not for
+    /// a hot path.
+    ///
+    /// ```
+    /// let (publisher, mut a) = ringbus::pubsub::channel::<u8>(4);
+    /// let mut b = publisher.subscriber();
+    /// a.subscribe("#").unwrap();
+    /// b.subscribe("md.#").unwrap();
+    /// assert!(publisher.is_empty());
+    /// publisher.send(&publisher.topic("md.x").unwrap(), 1); // to a and b
+    /// publisher.send(&publisher.topic("news").unwrap(), 2); // to a
+    /// assert_eq!(publisher.len(), 2);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.endpoint.backlog().0
+    }
+
+    /// Whether no live subscriber has a message to read (see
+    /// [`len`](Self::len)).
+    ///
+    /// ```
+    /// let (publisher, _s) = ringbus::pubsub::channel::<u8>(4);
+    /// assert!(publisher.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether some [`Overflow::Block`](super::Overflow::Block) subscriber's
+    /// ring is full: a send routed to it would wait, and a `try_send` would
+    /// return a [`Pending`](super::Pending). Lossy subscribers never make a
+    /// send wait, so a full lossy ring does not count. Takes the endpoint's
+    /// lock, like [`len`](Self::len).
+    ///
+    /// ```
+    /// let (publisher, mut s) = ringbus::pubsub::channel::<u8>(1);
+    /// s.subscribe("#").unwrap();
+    /// let t = publisher.topic("t").unwrap();
+    /// assert!(!publisher.is_full());
+    /// publisher.send(&t, 1);
+    /// assert!(publisher.is_full());
+    /// assert!(publisher.try_send(&t, 2).is_err()); // Pending: s is full
+    /// ```
+    pub fn is_full(&self) -> bool {
+        self.endpoint.backlog().1
+    }
+
     /// The number of live subscribers (takes the endpoint's lock).
     ///
     /// ```
