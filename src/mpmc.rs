@@ -1274,7 +1274,7 @@ mod tests {
     #[test]
     fn runs_across_the_wraps_of_its_indices_and_stamps() {
         let (done, finished) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
+        crate::sync::thread::spawn(move || {
             across_the_wraps();
             done.send(()).unwrap();
         });

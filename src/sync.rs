@@ -260,6 +260,11 @@ mod imp {
 
 pub(crate) use imp::*;
 
+/// Real threads, for the unit tests that spawn them (never built under
+/// loom, whose models spawn through `loom::thread` in `loom-tests/`).
+#[cfg(all(test, not(ringbus_loom)))]
+pub(crate) use std::thread;
+
 /// Wakers are built from std's `Arc` in both builds (`std::task::Wake` knows
 /// no other): loom need not see a waker's reference count, only what waking
 /// it does, which goes through the primitives above.

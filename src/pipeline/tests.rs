@@ -32,7 +32,7 @@ fn puller_first_waits_for_a_pusher() {
         Err(RecvTimeoutError::Timeout)
     );
     assert!(!pull.is_disconnected());
-    let late = std::thread::spawn({
+    let late = crate::sync::thread::spawn({
         let endpoint = endpoint.clone();
         move || endpoint.pusher().send(9).unwrap()
     });

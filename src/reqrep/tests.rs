@@ -1,9 +1,8 @@
 //! The bus's view of a request/reply channel: ends minted from an
 //! [`Endpoint`] in any order, sides that leave and come back.
 
-use std::thread;
-
 use super::*;
+use crate::sync::thread;
 
 fn serve_one(replier: &Replier<u32, u32>) {
     let request = replier.recv().unwrap();
