@@ -88,6 +88,7 @@ muts = [
  ("multi subscribe: a scan that sees no cursor gates on the tail, as before", "src/broadcast/multi.rs", "            // written would write the same slot; so wait for the entry.\n            false", "            // written would write the same slot; so wait for the entry.\n            true", "broadcast", ['multi_publisher_subscribe_while_publishing', 'multi_publisher_subscribe_while_reaping', 'multi_publisher_subscribe_alone']),
  ("multi subscribe: the joiner does not wait for the claims in flight below the places it reports", "src/broadcast/multi.rs", "    let mut sequence = start;\n    while sequence != end {", "    let mut sequence = end;\n    while sequence != end {", "broadcast", ['multi_publisher_subscribe_while_publishing', 'multi_publisher_subscribe_while_reaping', 'multi_publisher_subscribe_alone']),
  ("pubsub stats: DropOldest does not take what it pushed out of the ring off received", "src/pubsub/endpoint.rs", "let pushed_out = if self.overflow == Overflow::DropOldest {", "let pushed_out = if false {", "pubsub", ["drop_oldest_counts_exactly"]),
+ ("multi len: a scan that sees no cursor leaves the gate at the tail (the old code)", "src/broadcast/multi.rs", "            None => 0,\n", "            None => {\n                self.gate.set(tail);\n                0\n            }\n", "broadcast", ["multi_publisher_len_while_a_lone_subscriber_joins"]),
 ]
 sel = sys.argv[1:] 
 pre = os.environ.get("P","2")

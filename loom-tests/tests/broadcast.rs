@@ -457,3 +457,38 @@ fn multi_publisher_subscribe_alone() {
         assert!(seen.len() < 2 || seen[0] != seen[1], "duplicated: {seen:?}");
     });
 }
+
+/// As `multi_publisher_subscribe_alone`, with the second publisher asking
+/// its `len` before it tries: a `len` whose scan sees no cursor (the joiner's
+/// entry not visible yet) must not leave a gate that lets the next claim
+/// run a lap past a claim still being written.
+#[test]
+fn multi_publisher_len_while_a_lone_subscriber_joins() {
+    model(|| {
+        let (publisher, first) = broadcast::Builder::new(1)
+            .wait(Wait::Park)
+            .build_multi::<i32>();
+        drop(first);
+        let senders = [1, 2].map(|value| {
+            let publisher = publisher.clone();
+            thread::spawn(move || {
+                if value == 2 {
+                    let _ = publisher.len();
+                }
+                publisher.try_send(value).is_ok().then_some(value)
+            })
+        });
+        let late = publisher.subscribe();
+        drop(publisher);
+        let seen = drain(late);
+        let sent: Vec<i32> = senders
+            .into_iter()
+            .filter_map(|sender| sender.join().unwrap())
+            .collect();
+        assert!(
+            seen.iter().all(|value| sent.contains(value)),
+            "{seen:?} of {sent:?}"
+        );
+        assert!(seen.len() < 2 || seen[0] != seen[1], "duplicated: {seen:?}");
+    });
+}

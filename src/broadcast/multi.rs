@@ -372,12 +372,21 @@ impl<T> MultiPublisher<T> {
     pub fn len(&self) -> usize {
         // Relaxed: a snapshot.
         let tail = self.ring.tail.load(Ordering::Relaxed);
-        let lag = self.ring.cursors.lag(tail);
-        if !mem::needs_drop::<T>() {
-            // As in `Publisher::len`.
-            self.gate.set(tail.wrapping_sub(lag));
+        match self.ring.cursors.slowest(tail) {
+            Some(lag) => {
+                if !mem::needs_drop::<T>() {
+                    // As in `Publisher::len`.
+                    self.gate.set(tail.wrapping_sub(lag));
+                }
+                lag
+            }
+            // No cursor seen: nothing unread, and no gate either. A
+            // subscriber may be joining (its entry not visible yet), and a
+            // gate at `tail` would let this publisher's next claim run a
+            // ring past another publisher's claim still being written, the
+            // case `check_room` waits out.
+            None => 0,
         }
-        lag
     }
 
     /// Whether every subscriber has read everything claimed.
