@@ -434,28 +434,7 @@ fn multi_publisher_subscribe_while_reaping() {
 /// messages that were sent, once each.
 #[test]
 fn multi_publisher_subscribe_alone() {
-    model(|| {
-        let (publisher, first) = broadcast::Builder::new(1)
-            .wait(Wait::Park)
-            .build_multi::<i32>();
-        drop(first);
-        let senders = [1, 2].map(|value| {
-            let publisher = publisher.clone();
-            thread::spawn(move || publisher.try_send(value).is_ok().then_some(value))
-        });
-        let late = publisher.subscribe();
-        drop(publisher);
-        let seen = drain(late);
-        let sent: Vec<i32> = senders
-            .into_iter()
-            .filter_map(|sender| sender.join().unwrap())
-            .collect();
-        assert!(
-            seen.iter().all(|value| sent.contains(value)),
-            "{seen:?} of {sent:?}"
-        );
-        assert!(seen.len() < 2 || seen[0] != seen[1], "duplicated: {seen:?}");
-    });
+    model(|| lone_joiner(false));
 }
 
 /// As `multi_publisher_subscribe_alone`, with the second publisher asking
@@ -464,31 +443,36 @@ fn multi_publisher_subscribe_alone() {
 /// run a lap past a claim still being written.
 #[test]
 fn multi_publisher_len_while_a_lone_subscriber_joins() {
-    model(|| {
-        let (publisher, first) = broadcast::Builder::new(1)
-            .wait(Wait::Park)
-            .build_multi::<i32>();
-        drop(first);
-        let senders = [1, 2].map(|value| {
-            let publisher = publisher.clone();
-            thread::spawn(move || {
-                if value == 2 {
-                    let _ = publisher.len();
-                }
-                publisher.try_send(value).is_ok().then_some(value)
-            })
-        });
-        let late = publisher.subscribe();
-        drop(publisher);
-        let seen = drain(late);
-        let sent: Vec<i32> = senders
-            .into_iter()
-            .filter_map(|sender| sender.join().unwrap())
-            .collect();
-        assert!(
-            seen.iter().all(|value| sent.contains(value)),
-            "{seen:?} of {sent:?}"
-        );
-        assert!(seen.len() < 2 || seen[0] != seen[1], "duplicated: {seen:?}");
+    model(|| lone_joiner(true));
+}
+
+/// The body of the two models above: two publishers try once each while
+/// the only subscriber joins, the second asking its `len` first if
+/// `second_asks_len`.
+fn lone_joiner(second_asks_len: bool) {
+    let (publisher, first) = broadcast::Builder::new(1)
+        .wait(Wait::Park)
+        .build_multi::<i32>();
+    drop(first);
+    let senders = [1, 2].map(|value| {
+        let publisher = publisher.clone();
+        thread::spawn(move || {
+            if second_asks_len && value == 2 {
+                let _ = publisher.len();
+            }
+            publisher.try_send(value).is_ok().then_some(value)
+        })
     });
+    let late = publisher.subscribe();
+    drop(publisher);
+    let seen = drain(late);
+    let sent: Vec<i32> = senders
+        .into_iter()
+        .filter_map(|sender| sender.join().unwrap())
+        .collect();
+    assert!(
+        seen.iter().all(|value| sent.contains(value)),
+        "{seen:?} of {sent:?}"
+    );
+    assert!(seen.len() < 2 || seen[0] != seen[1], "duplicated: {seen:?}");
 }
