@@ -1236,3 +1236,32 @@ fn a_waker_may_send_on_the_channel_that_woke_it() {
         assert_eq!(got, [1, 99]);
     });
 }
+
+/// The last publisher of a pub/sub endpoint wakes every subscriber, and a
+/// waker it wakes may drop another subscriber of the endpoint (or
+/// subscribe): the subscribers are woken outside the endpoint's lock, which
+/// leaving takes. (They were woken under it: this hung.)
+#[test]
+fn a_waker_may_drop_a_subscriber_when_the_last_publisher_leaves() {
+    struct DropsOnWake(std::sync::Mutex<Option<pubsub::Subscriber<u32>>>);
+    impl Wake for DropsOnWake {
+        fn wake(self: Arc<Self>) {
+            drop(self.0.lock().unwrap().take());
+        }
+    }
+    within_5s(|| {
+        let (publisher, mut first) = pubsub::Builder::new(4).wait(Wait::Park).build::<u32>();
+        first.subscribe("#").unwrap();
+        let second = publisher.subscriber();
+        let wake = Arc::new(DropsOnWake(std::sync::Mutex::new(Some(second))));
+        let waker = Waker::from(wake.clone());
+        let mut future = Box::pin(first.recv_async());
+        let mut cx = Context::from_waker(&waker);
+        assert!(future.as_mut().poll(&mut cx).is_pending());
+        drop(publisher);
+        assert!(wake.0.lock().unwrap().is_none(), "the waker ran");
+        // Every publisher is gone and nothing was sent.
+        let polled = future.as_mut().poll(&mut cx);
+        assert!(matches!(polled, std::task::Poll::Ready(Err(_))));
+    });
+}

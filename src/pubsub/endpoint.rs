@@ -427,9 +427,18 @@ impl<T> Endpoint<T> {
     }
 
     /// Wakes every subscriber (the last publisher left).
+    ///
+    /// The inboxes are gathered under the lock and woken after it: a wake
+    /// may run a waker's code (a run-on-wake executor polls its task inside
+    /// `wake`), which may drop a subscriber or subscribe, and both take this
+    /// lock. (Once per endpoint's last publisher, so the list's allocation
+    /// is off every hot path.)
     pub(super) fn wake_subscribers(&self) {
-        for member in &self.lock().members {
-            member.inbox.not_empty.notify();
+        let inboxes: Vec<Arc<Inbox<T>>> = (self.lock().members.iter())
+            .map(|member| Arc::clone(&member.inbox))
+            .collect();
+        for inbox in inboxes {
+            inbox.not_empty.notify();
         }
     }
 }
