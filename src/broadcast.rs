@@ -404,6 +404,11 @@ impl<T> Publisher<T> {
     /// Publishes `value` if the slowest subscriber leaves room, without
     /// waiting.
     ///
+    /// # Panics
+    ///
+    /// If a [`Loan`] of this publisher is alive (one slot is lent at a
+    /// time: see [`loan`](Self::loan)). Publish or drop it first.
+    ///
     /// # Errors
     ///
     /// [`TrySendError::Full`] if the slowest subscriber is a whole ring
@@ -433,6 +438,11 @@ impl<T> Publisher<T> {
 
     /// Publishes `value`, waiting while the slowest subscriber is a whole
     /// ring behind.
+    ///
+    /// # Panics
+    ///
+    /// If a [`Loan`] of this publisher is alive (one slot is lent at a
+    /// time: see [`loan`](Self::loan)). Publish or drop it first.
     ///
     /// # Errors
     ///
@@ -464,6 +474,11 @@ impl<T> Publisher<T> {
 
     /// Publishes `value`, waiting at most `timeout` while the slowest
     /// subscriber is a whole ring behind.
+    ///
+    /// # Panics
+    ///
+    /// If a [`Loan`] of this publisher is alive (one slot is lent at a
+    /// time: see [`loan`](Self::loan)). Publish or drop it first.
     ///
     /// # Errors
     ///
@@ -913,13 +928,20 @@ impl<T> Loan<'_, T> {
 
     /// Publishes the slot to every subscriber. Returns whether something was
     /// published: `false` if nothing was written.
-    pub fn publish(mut self) -> bool {
+    pub fn publish(self) -> bool {
         if !self.written {
             return false;
         }
-        self.written = false;
-        // The slot is the subscribers' now; `Drop` ends the loan.
-        self.publisher.publish();
+        let publisher = self.publisher;
+        // The loan ends here, and its `Drop` must not run later: the publish
+        // below may wake a waker whose code sends on this publisher (a
+        // run-on-wake executor polls its task inside `wake`) or takes a new
+        // loan of the next slot and keeps it; a `Drop` after that would clear
+        // `lent` under the new loan. (A loan owns nothing else to drop.)
+        std::mem::forget(self);
+        publisher.lent.set(false);
+        // The slot is the subscribers' now.
+        publisher.publish();
         true
     }
 

@@ -1265,3 +1265,87 @@ fn a_waker_may_drop_a_subscriber_when_the_last_publisher_leaves() {
         assert!(matches!(polled, std::task::Poll::Ready(Err(_))));
     });
 }
+
+thread_local! {
+    /// The broadcast publisher the waker below sends on or lends from.
+    static PUBLISHER: std::cell::Cell<Option<&'static broadcast::Publisher<u32>>> =
+        const { std::cell::Cell::new(None) };
+    /// What that waker does, and what came of it.
+    static ON_WAKE: std::cell::RefCell<OnWake> = const { std::cell::RefCell::new(OnWake::Nothing) };
+}
+
+/// What [`PublishesOnWake`] does when woken, and then what came of it.
+#[derive(Default)]
+enum OnWake {
+    #[default]
+    Nothing,
+    Send,
+    Sent(bool),
+    Lend,
+    Lent(broadcast::Loan<'static, u32>),
+}
+
+/// A waker that, on the waking thread, sends on or takes (and keeps) a
+/// loan of the publisher in [`PUBLISHER`], as a task polled inline would.
+struct PublishesOnWake;
+
+impl Wake for PublishesOnWake {
+    fn wake(self: Arc<Self>) {
+        let publisher = PUBLISHER.get().expect("a publisher to use");
+        ON_WAKE.with_borrow_mut(|on_wake| match on_wake {
+            OnWake::Send => *on_wake = OnWake::Sent(publisher.try_send(99).is_ok()),
+            OnWake::Lend => *on_wake = OnWake::Lent(publisher.loan()),
+            _ => {}
+        });
+    }
+}
+
+/// A loan's publish wakes the subscribers' wakers, and one may send on the
+/// same publisher, into the next slot: the loan has ended by then. (It
+/// ended only when the published loan dropped: the send panicked on a slot
+/// "still lent".) A loan that waker takes and keeps keeps the publisher
+/// lent after the publish returns.
+#[test]
+fn a_waker_may_send_on_the_publisher_whose_loan_woke_it() {
+    within_5s(|| {
+        let (publisher, mut subscriber) =
+            broadcast::Builder::new(4).wait(Wait::Park).build::<u32>();
+        let publisher: &'static _ = Box::leak(Box::new(publisher));
+        PUBLISHER.set(Some(publisher));
+        let waker = Waker::from(Arc::new(PublishesOnWake));
+        let mut cx = Context::from_waker(&waker);
+
+        ON_WAKE.set(OnWake::Send);
+        {
+            let mut future = Box::pin(subscriber.recv_async());
+            assert!(future.as_mut().poll(&mut cx).is_pending());
+            let mut loan = publisher.loan();
+            loan.write(1);
+            assert!(loan.publish());
+        }
+        assert!(matches!(ON_WAKE.take(), OnWake::Sent(true)));
+        assert_eq!(*subscriber.try_recv().unwrap(), 1);
+        assert_eq!(*subscriber.try_recv().unwrap(), 99);
+
+        ON_WAKE.set(OnWake::Lend);
+        {
+            let mut future = Box::pin(subscriber.recv_async());
+            assert!(future.as_mut().poll(&mut cx).is_pending());
+            let mut loan = publisher.loan();
+            loan.write(2);
+            assert!(loan.publish());
+        }
+        let OnWake::Lent(mut kept) = ON_WAKE.take() else {
+            panic!("the waker took no loan");
+        };
+        // The kept loan still holds the next slot: a send must not write it.
+        let send = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| publisher.try_send(3)));
+        assert!(send.is_err(), "a send while the waker's loan is alive");
+        kept.write(4);
+        assert!(kept.publish());
+        publisher.send(5).unwrap();
+        let got: Vec<u32> = std::iter::from_fn(|| subscriber.try_recv().ok().map(|m| *m)).collect();
+        assert_eq!(got, [2, 4, 5]);
+        PUBLISHER.set(None);
+    });
+}
