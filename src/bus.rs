@@ -29,7 +29,11 @@
 //!   ([`BusError::TypeMismatch`], [`BusError::PatternMismatch`]); an empty or
 //!   malformed name is [`BusError::InvalidName`]; a capacity that cannot
 //!   make a ring of the endpoint's messages (0, too large, or more memory
-//!   than the allocator gives) is [`BusError::Capacity`]. Nothing a caller passes makes the bus panic.
+//!   than the allocator gives) is [`BusError::Capacity`]. Nothing a caller
+//!   passes makes the bus panic. (The handles it gives keep their own
+//!   documented panics: [`pubsub::Publisher::subscriber`] on an endpoint
+//!   whose capacity the allocator refuses, where [`Bus::subscriber`] answers
+//!   with an error.)
 //! - **Off the hot path.** The registry is a map under a lock, consulted only
 //!   when a handle is made. A handle holds its endpoint directly, so a send or
 //!   receive costs exactly what the pattern costs.

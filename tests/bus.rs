@@ -442,6 +442,15 @@ fn a_capacity_larger_than_memory_is_an_error_not_an_abort() {
     subscriber.subscribe("#").unwrap();
     assert_eq!(publisher.send(&publisher.topic("t").unwrap(), 9), 1);
     assert_eq!(*subscriber.recv().unwrap(), 9);
+
+    // The publisher's own `subscriber()` has no error to answer with: it
+    // panics, as its `# Panics` says, and the endpoint goes on as before.
+    let minted = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| publisher.subscriber()));
+    let panic = minted.map(drop).unwrap_err();
+    let message = panic.downcast_ref::<String>().expect("a formatted panic");
+    assert!(message.contains("cannot allocate"), "{message}");
+    assert_eq!(publisher.send(&publisher.topic("t").unwrap(), 10), 1);
+    assert_eq!(*subscriber.recv().unwrap(), 10);
 }
 
 #[test]

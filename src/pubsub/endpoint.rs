@@ -459,9 +459,11 @@ fn add(total: &mut PubSubStats, inbox: &InboxStats) {
 #[cfg_attr(ringbus_loom, allow(dead_code))]
 impl<T> Endpoint<T> {
     /// [`new`](Self::new), or why `capacity` cannot make the ring of a
-    /// subscriber with the default options: the largest thing built from it,
-    /// so that no handle minted later with that capacity can fail (for the
-    /// bus, which must not panic).
+    /// subscriber with the default options (for the bus, which must not
+    /// panic). The memory is not tried here: the bus mints each subscriber
+    /// with [`try_subscriber`](Self::try_subscriber), which reports an
+    /// allocator's refusal, while `Publisher::subscriber` panics on it (its
+    /// documented `# Panics`).
     pub(crate) fn try_new(capacity: usize, wait: Wait) -> Result<Arc<Self>, CapacityError> {
         mpmc::try_slots::<Envelope<T>>(capacity)?;
         Ok(Endpoint::new(capacity, wait))

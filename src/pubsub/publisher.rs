@@ -78,6 +78,13 @@ impl<T> Publisher<T> {
     /// A new subscriber on this endpoint with the endpoint's capacity and
     /// [`Overflow::Block`](super::Overflow::Block), and no filter yet.
     ///
+    /// # Panics
+    ///
+    /// If the allocator refuses the subscriber's ring. The capacity was
+    /// checked when the endpoint was made, but not the memory: on an
+    /// endpoint whose capacity is vast, [`Bus::subscriber`](crate::Bus::subscriber)
+    /// answers [`BusError::Capacity`](crate::BusError::Capacity) instead.
+    ///
     /// ```
     /// let (publisher, _first) = ringbus::pubsub::channel::<u8>(4);
     /// let mut second = publisher.subscriber();
@@ -92,7 +99,8 @@ impl<T> Publisher<T> {
     ///
     /// # Panics
     ///
-    /// If the capacity is 0 or too large (see [`channel`](super::channel)).
+    /// If the capacity is 0 or too large (see [`channel`](super::channel)),
+    /// or if the allocator refuses the ring.
     ///
     /// ```
     /// use ringbus::pubsub::{self, Overflow, SubscriberOptions};
