@@ -304,7 +304,7 @@ impl<T> Ring<T> {
             full_waits: CachePadded::new(AtomicUsize::new(0)),
             wait,
             mask: slots - 1,
-            slots: crate::capacity::alloc(slots, |_| UnsafeCell::new(MaybeUninit::uninit())),
+            slots: crate::capacity::alloc_empty(slots),
             // Sequence `i - capacity` "written" in slot `i`: a joiner finds
             // the lap before the first written (`multi::wait_written`), and
             // no reader takes it for sequence `i` (`s + 1` marks `s`).

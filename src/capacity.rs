@@ -1,6 +1,8 @@
 //! The one rule for ring sizes, shared by every primitive.
 
-use std::mem::size_of;
+use std::mem::{size_of, MaybeUninit};
+
+use crate::sync::UnsafeCell;
 
 /// The largest ring: indices and sequence stamps compare by signed
 /// difference, so every live distance must stay far below `isize::MAX`.
@@ -126,12 +128,46 @@ pub(crate) fn try_alloc<S>(
 pub(crate) fn alloc<S>(slots: usize, make: impl FnMut(usize) -> S) -> Box<[S]> {
     match try_alloc(slots, make) {
         Ok(ring) => ring,
-        Err(err) => panic!(
-            "ringbus: cannot allocate a ring of {slots} slots of {} bytes: {}",
-            size_of::<S>(),
-            err.reason()
-        ),
+        Err(err) => refused::<S>(slots, err),
     }
+}
+
+/// [`alloc`] of `slots` empty message cells, made without a loop over them:
+/// a `MaybeUninit` is valid uninitialised, so no cell needs a value. (Made
+/// one by one, a zero-sized `T` at the largest capacity cost `2^62` turns
+/// of a loop in a debug build, which never finished.)
+///
+/// # Panics
+///
+/// If the allocator refuses the ring's memory.
+#[track_caller]
+pub(crate) fn alloc_empty<T>(slots: usize) -> Box<[UnsafeCell<MaybeUninit<T>>]> {
+    if cfg!(ringbus_loom) {
+        // loom's cells track their accesses, so each must be made.
+        return alloc(slots, |_| UnsafeCell::new(MaybeUninit::uninit()));
+    }
+    let mut ring = Vec::new();
+    if ring.try_reserve_exact(slots).is_err() {
+        let bytes = slots.saturating_mul(size_of::<T>());
+        refused::<UnsafeCell<MaybeUninit<T>>>(slots, CapacityError::Memory { bytes });
+    }
+    // SAFETY: `slots` elements fit in the capacity just reserved, and each
+    // is a `MaybeUninit<T>` inside `repr(transparent)` cells (std's, and
+    // `sync::UnsafeCell` outside loom), valid with any contents,
+    // uninitialised included.
+    unsafe { ring.set_len(slots) };
+    ring.into_boxed_slice()
+}
+
+/// The panic of a ring the allocator refused.
+#[cold]
+#[track_caller]
+fn refused<S>(slots: usize, err: CapacityError) -> ! {
+    panic!(
+        "ringbus: cannot allocate a ring of {slots} slots of {} bytes: {}",
+        size_of::<S>(),
+        err.reason()
+    )
 }
 
 #[cfg(test)]

@@ -222,7 +222,7 @@ impl<T> Ring<T> {
             full_waits: Box::new(CachePadded::new(AtomicUsize::new(0))),
             wait,
             mask: slots - 1,
-            slots: crate::capacity::alloc(slots, |_| UnsafeCell::new(MaybeUninit::uninit())),
+            slots: crate::capacity::alloc_empty(slots),
         }
     }
 

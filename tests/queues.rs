@@ -450,6 +450,25 @@ fn zero_sized_messages() {
     assert!(rx.is_empty());
 }
 
+/// A zero-sized message takes no memory, so any capacity up to the largest
+/// ring fits. The spsc and broadcast rings' empty cells are made without a
+/// loop over them: made one by one, `2^62` of them never finished in a
+/// debug build.
+#[test]
+fn zero_sized_messages_at_the_largest_capacity() {
+    let largest: usize = 1 << (usize::BITS - 2);
+    let (tx, rx) = spsc::channel::<()>(largest);
+    assert_eq!(tx.capacity(), largest);
+    for _ in 0..3 {
+        tx.send(()).unwrap();
+    }
+    assert_eq!((rx.len(), rx.recv()), (3, Ok(())));
+    let (publisher, mut subscriber) = ringbus::broadcast::channel::<()>(largest);
+    publisher.send(()).unwrap();
+    assert_eq!(*subscriber.recv().unwrap(), ());
+    assert!(subscriber.try_recv().is_err());
+}
+
 #[test]
 fn four_kilobyte_messages_cross_threads_intact() {
     let (tx, rx) = spsc::channel::<[u8; 4096]>(4);
