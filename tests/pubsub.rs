@@ -879,3 +879,138 @@ fn publisher_len_and_is_full_follow_the_subscribers() {
     drop((block, lossy));
     assert_eq!((publisher.len(), publisher.is_empty()), (0, true));
 }
+
+thread_local! {
+    /// The id of the next [`Fragile`] copy whose drop panics, once.
+    static ARMED: std::cell::Cell<Option<u32>> = const { std::cell::Cell::new(None) };
+    /// The [`Fragile`] copies alive on this thread.
+    static FRAGILE_LIVE: std::cell::Cell<i64> = const { std::cell::Cell::new(0) };
+}
+
+/// A message whose next drop panics once `arm`ed, counting the copies
+/// alive on its thread (these tests send and drop on one thread).
+struct Fragile(u32);
+
+impl Fragile {
+    fn new(id: u32) -> Self {
+        FRAGILE_LIVE.set(FRAGILE_LIVE.get() + 1);
+        Fragile(id)
+    }
+
+    /// The next drop of a copy of message `id` panics.
+    fn arm(id: u32) {
+        ARMED.set(Some(id));
+    }
+
+    fn live() -> i64 {
+        FRAGILE_LIVE.get()
+    }
+}
+
+impl Clone for Fragile {
+    fn clone(&self) -> Self {
+        Fragile::new(self.0)
+    }
+}
+
+impl Drop for Fragile {
+    fn drop(&mut self) {
+        FRAGILE_LIVE.set(FRAGILE_LIVE.get() - 1);
+        if ARMED.get() == Some(self.0) {
+            ARMED.set(None);
+            panic!("message {} panics as it drops", self.0);
+        }
+    }
+}
+
+/// A publisher and, in this order in its match set for every topic, a
+/// subscriber with `lossy` options and a `Block` one with room for 8.
+fn lossy_then_block(
+    lossy: SubscriberOptions,
+) -> (
+    pubsub::Publisher<Fragile>,
+    pubsub::Subscriber<Fragile>,
+    pubsub::Subscriber<Fragile>,
+) {
+    let (publisher, first) = pubsub::channel::<Fragile>(8);
+    drop(first);
+    let mut lossy = publisher.subscriber_with(lossy);
+    let mut block = publisher.subscriber_with(SubscriberOptions::new().capacity(8));
+    lossy.subscribe("#").unwrap();
+    block.subscribe("#").unwrap();
+    (publisher, lossy, block)
+}
+
+/// A send whose delivery drops a message (here: one a `DropOldest` ring
+/// pushes out) whose `Drop` panics still offers its own message to every
+/// subscriber after that one, and the lossy subscriber accounts for both;
+/// the panic reaches the sender after the walk. (It cut the walk short: the
+/// `Block` subscriber after it, with room, lost the message, and the lossy
+/// one counted it nowhere.)
+#[test]
+fn a_panicking_drop_during_a_send_does_not_cut_its_delivery_short() {
+    let options = SubscriberOptions::new()
+        .capacity(2)
+        .overflow(Overflow::DropOldest);
+    let (publisher, latest, block) = lossy_then_block(options);
+    let topic = publisher.topic("t").unwrap();
+    assert_eq!(publisher.send(&topic, Fragile::new(0)), 2);
+    assert_eq!(publisher.send(&topic, Fragile::new(1)), 2);
+    // The copy of 0 in `latest` is pushed out by the next send, and panics.
+    Fragile::arm(0);
+    let send = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        publisher.send(&topic, Fragile::new(2))
+    }));
+    assert!(send.is_err(), "the panic reaches the sender");
+    assert_eq!(publisher.send(&topic, Fragile::new(3)), 2);
+    let ids = |s: &pubsub::Subscriber<Fragile>| -> Vec<u32> { s.try_iter().map(|m| m.0).collect() };
+    assert_eq!(ids(&block), [0, 1, 2, 3], "Block lost none");
+    let taken = ids(&latest);
+    assert_eq!(taken, [2, 3]);
+    assert_eq!(latest.missed(), 2);
+    assert_eq!(latest.stats().received, 2);
+    drop((publisher, topic, latest, block));
+    assert_eq!(Fragile::live(), 0, "every copy dropped");
+}
+
+/// The same for the copy a full `DropNewest` subscriber refuses.
+#[test]
+fn a_refused_copy_that_panics_as_it_drops_does_not_cut_the_delivery_short() {
+    let options = SubscriberOptions::new()
+        .capacity(1)
+        .overflow(Overflow::DropNewest);
+    let (publisher, newest, block) = lossy_then_block(options);
+    let topic = publisher.topic("t").unwrap();
+    assert_eq!(publisher.send(&topic, Fragile::new(0)), 2);
+    Fragile::arm(1);
+    let send = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        publisher.send(&topic, Fragile::new(1))
+    }));
+    assert!(send.is_err(), "the panic reaches the sender");
+    let ids = |s: &pubsub::Subscriber<Fragile>| -> Vec<u32> { s.try_iter().map(|m| m.0).collect() };
+    assert_eq!(ids(&block), [0, 1], "Block lost none");
+    assert_eq!((ids(&newest), newest.missed()), (vec![0], 1));
+    drop((publisher, topic, newest, block));
+    assert_eq!(Fragile::live(), 0, "every copy dropped");
+}
+
+/// A subscriber that leaves drops its unread messages at once, all of
+/// them even if one panics as it drops; the panic comes after. (The drain
+/// stopped at it: the rest stayed alive for as long as a `Topic` cached the
+/// subscriber's inbox.)
+#[test]
+fn a_leaving_subscriber_drops_every_unread_message_though_one_panics() {
+    let (publisher, mut subscriber) = pubsub::channel::<Fragile>(8);
+    subscriber.subscribe("#").unwrap();
+    let topic = publisher.topic("t").unwrap();
+    for id in 0..4 {
+        assert_eq!(publisher.send(&topic, Fragile::new(id)), 1);
+    }
+    Fragile::arm(1);
+    let leave = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(subscriber)));
+    assert!(leave.is_err(), "the panic reaches the dropping thread");
+    assert_eq!(Fragile::live(), 0, "the topic still caches the route");
+    assert_eq!(publisher.send(&topic, Fragile::new(4)), 0);
+    drop((publisher, topic));
+    assert_eq!(Fragile::live(), 0);
+}

@@ -2,8 +2,10 @@
 //! subscriber as its overflow policy says, and [`Pending`], a walk stopped
 //! half way at a full `Block` subscriber and resumable without duplicates.
 
+use std::any::Any;
 use std::error::Error;
 use std::fmt;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
 use super::{Envelope, Inbox, MatchSet, Name, Overflow, Publisher};
@@ -25,6 +27,36 @@ pub(super) enum Mode {
     Until(Option<Instant>),
 }
 
+/// The first panic of a `Drop` that a delivery ran (of a message pushed out
+/// of a `DropOldest` ring, refused by a full `DropNewest` one, or left in
+/// the ring of a subscriber that left), held until the delivery has offered
+/// its message to every subscriber of the match set, then resumed. A
+/// message's `Drop` is user code: if its panic cut the walk short, the
+/// subscribers after that one would miss the message (a `Block` subscriber
+/// with room included), and a lossy one would count neither the new
+/// message nor the one it pushed out.
+#[derive(Default)]
+struct DropPanic(Option<Box<dyn Any + Send>>);
+
+impl DropPanic {
+    /// Drops `value`, holding a panic of its `Drop` (the first one) for
+    /// [`resume`](Self::resume).
+    fn discard<X>(&mut self, value: X) {
+        // The value is out of every ring, so a panic leaves nothing half
+        // done: asserting unwind safety is sound.
+        if let Err(panic) = catch_unwind(AssertUnwindSafe(move || drop(value))) {
+            self.0.get_or_insert(panic);
+        }
+    }
+
+    /// Resumes the panic held, if any.
+    fn resume(self) {
+        if let Some(panic) = self.0 {
+            resume_unwind(panic);
+        }
+    }
+}
+
 /// What offering a message to one subscriber did.
 enum Offered<T> {
     /// It is in the subscriber's ring.
@@ -38,27 +70,32 @@ enum Offered<T> {
 impl<T> Inbox<T> {
     /// Offers `item` to this subscriber as its overflow policy says.
     #[inline]
-    fn offer(&self, item: Envelope<T>, mode: Mode) -> Offered<T> {
+    fn offer(&self, item: Envelope<T>, mode: Mode, drops: &mut DropPanic) -> Offered<T> {
         if !self.is_alive() {
+            drops.discard(item);
             return Offered::Dropped;
         }
         let item = match self.tx.try_send(item) {
-            Ok(()) => return self.delivered(),
+            Ok(()) => return self.delivered(drops),
             Err(TrySendError::Full(item)) => item,
             // The inbox holds a receiver: the ring never disconnects.
-            Err(TrySendError::Disconnected(_)) => return Offered::Dropped,
+            Err(TrySendError::Disconnected(item)) => {
+                drops.discard(item);
+                return Offered::Dropped;
+            }
         };
         match self.overflow {
             Overflow::Block => match mode {
                 Mode::Try => Offered::Stuck(item),
-                Mode::Until(deadline) => self.block(item, deadline),
+                Mode::Until(deadline) => self.block(item, deadline, drops),
             },
             Overflow::DropNewest => {
                 // Relaxed: a counter read for reporting; no data with it.
                 self.missed.fetch_add(1, Ordering::Relaxed);
+                drops.discard(item);
                 Offered::Dropped
             }
-            Overflow::DropOldest => self.replace_oldest(item),
+            Overflow::DropOldest => self.replace_oldest(item, drops),
         }
     }
 
@@ -74,17 +111,17 @@ impl<T> Inbox<T> {
     /// pausing a little longer each time (at most a few microseconds in
     /// all); if the ring is still full then, `item` itself is dropped, and
     /// counted: the feed does not wait for a lossy subscriber.
-    fn replace_oldest(&self, mut item: Envelope<T>) -> Offered<T> {
+    fn replace_oldest(&self, mut item: Envelope<T>, drops: &mut DropPanic) -> Offered<T> {
         for step in 0..SETTLE_STEPS {
             if self.rx.len() >= self.rx.capacity() {
                 if let Ok(oldest) = self.rx.try_recv() {
                     // Relaxed: a counter; no data travels with it.
                     self.missed.fetch_add(1, Ordering::Relaxed);
-                    drop(oldest);
+                    drops.discard(oldest);
                 }
             }
             item = match self.tx.try_send(item) {
-                Ok(()) => return self.delivered(),
+                Ok(()) => return self.delivered(drops),
                 Err(err) => err.into_inner(),
             };
             for _ in 0..1u32 << step {
@@ -96,21 +133,21 @@ impl<T> Inbox<T> {
         // out of the ring, for `stats`.
         self.tallies.given_up.fetch_add(1, Ordering::Relaxed);
         self.missed.fetch_add(1, Ordering::Relaxed);
-        drop(item);
+        drops.discard(item);
         Offered::Dropped
     }
 
     /// Wakes the subscriber after a delivery, or, if it has left meanwhile,
     /// counts the message as dropped and drops what its ring holds.
     #[inline]
-    fn delivered(&self) -> Offered<T> {
+    fn delivered(&self, drops: &mut DropPanic) -> Offered<T> {
         // A second look at the flag, after the message is in: a subscriber
         // drops its unread messages as it leaves (`Subscriber::drop`), and a
         // send that had seen it alive may have taken the room that drain
         // made. Our claim acquired the drain's stamp store, which comes
         // after the flag's store, so then this load sees `false`.
         if !self.is_alive() {
-            return self.abandoned();
+            return self.abandoned(drops);
         }
         if self.wait.may_sleep() {
             self.not_empty.notify();
@@ -122,21 +159,35 @@ impl<T> Inbox<T> {
     /// ring, so drop what it holds now instead of when the last route to it
     /// lets go.
     #[cold]
-    fn abandoned(&self) -> Offered<T> {
-        self.drop_unread();
+    fn abandoned(&self, drops: &mut DropPanic) -> Offered<T> {
+        self.drain(drops);
         Offered::Dropped
     }
 
-    /// Drops every message waiting in the ring (the subscriber is gone).
+    /// Drops every message waiting in the ring (the subscriber is gone). If
+    /// a message's `Drop` panics, the others are still dropped, and then the
+    /// (first) panic goes on.
     pub(super) fn drop_unread(&self) {
+        let mut drops = DropPanic::default();
+        self.drain(&mut drops);
+        drops.resume();
+    }
+
+    /// Takes every message out of the ring and drops it through `drops`.
+    fn drain(&self, drops: &mut DropPanic) {
         while let Ok(message) = self.rx.try_recv() {
-            drop(message);
+            drops.discard(message);
         }
     }
 
     /// Waits for room in a `Block` ring (or for the subscriber to leave).
     #[cold]
-    fn block(&self, item: Envelope<T>, deadline: Option<Instant>) -> Offered<T> {
+    fn block(
+        &self,
+        item: Envelope<T>,
+        deadline: Option<Instant>,
+        drops: &mut DropPanic,
+    ) -> Offered<T> {
         // Relaxed: a counter read for reporting; no data travels with it.
         self.tallies.full_waits.fetch_add(1, Ordering::Relaxed);
         let mut slot = Some(item);
@@ -154,9 +205,12 @@ impl<T> Inbox<T> {
             }
         });
         match (done, slot.take()) {
-            (Some(true), _) => self.delivered(),
+            (Some(true), _) => self.delivered(drops),
             (None, Some(item)) => Offered::Stuck(item),
-            _ => Offered::Dropped,
+            (_, item) => {
+                drops.discard(item);
+                Offered::Dropped
+            }
         }
     }
 }
@@ -171,6 +225,10 @@ pub(super) struct Stuck<T> {
 
 /// Offers `message` to `set.inboxes[from..]` in order; `delivered` counts
 /// the subscribers reached before `from`.
+///
+/// A message's `Drop` that panics on the way (see [`DropPanic`]) does not
+/// stop the walk: the panic is resumed once every subscriber was offered
+/// the message.
 #[inline]
 pub(super) fn deliver<T: Clone>(
     set: &MatchSet<T>,
@@ -181,45 +239,52 @@ pub(super) fn deliver<T: Clone>(
     mut delivered: usize,
     mode: Mode,
 ) -> Result<usize, Stuck<T>> {
-    let inboxes = &set.inboxes;
-    let Some(last) = inboxes.len().checked_sub(1) else {
-        return Ok(delivered);
-    };
-    let topic = Arc::as_ptr(name);
-    let item = |payload| Envelope {
-        topic,
-        generation,
-        payload,
-    };
-    for (i, inbox) in inboxes.iter().enumerate().take(last).skip(from) {
-        if !inbox.is_alive() {
-            continue;
-        }
-        match inbox.offer(item(message.clone()), mode) {
-            Offered::Delivered => delivered += 1,
-            Offered::Dropped => {}
-            Offered::Stuck(_copy) => {
-                return Err(Stuck {
-                    next: i,
-                    delivered,
-                    message,
-                })
+    let mut drops = DropPanic::default();
+    let walk = || {
+        let inboxes = &set.inboxes;
+        let Some(last) = inboxes.len().checked_sub(1) else {
+            return Ok(delivered);
+        };
+        let topic = Arc::as_ptr(name);
+        let item = |payload| Envelope {
+            topic,
+            generation,
+            payload,
+        };
+        for (i, inbox) in inboxes.iter().enumerate().take(last).skip(from) {
+            if !inbox.is_alive() {
+                continue;
+            }
+            match inbox.offer(item(message.clone()), mode, &mut drops) {
+                Offered::Delivered => delivered += 1,
+                Offered::Dropped => {}
+                Offered::Stuck(copy) => {
+                    drops.discard(copy);
+                    return Err(Stuck {
+                        next: i,
+                        delivered,
+                        message,
+                    });
+                }
             }
         }
-    }
-    if from > last {
-        return Ok(delivered);
-    }
-    // The last subscriber gets the original.
-    match inboxes[last].offer(item(message), mode) {
-        Offered::Delivered => Ok(delivered + 1),
-        Offered::Dropped => Ok(delivered),
-        Offered::Stuck(item) => Err(Stuck {
-            next: last,
-            delivered,
-            message: item.payload,
-        }),
-    }
+        if from > last {
+            return Ok(delivered);
+        }
+        // The last subscriber gets the original.
+        match inboxes[last].offer(item(message), mode, &mut drops) {
+            Offered::Delivered => Ok(delivered + 1),
+            Offered::Dropped => Ok(delivered),
+            Offered::Stuck(item) => Err(Stuck {
+                next: last,
+                delivered,
+                message: item.payload,
+            }),
+        }
+    };
+    let walked = walk();
+    drops.resume();
+    walked
 }
 
 /// A send that stopped at a full `Block` subscriber: the message, and which
