@@ -1,36 +1,20 @@
 //! The messages left in a ring when its last handle drops: every one of
 //! them is dropped, even if one's `Drop` panics.
 
+use crate::unwind::HeldPanic;
+
 /// Calls `drop_one(i)` for every index `i` of `head..tail` (wrapping), in
 /// order. If a call panics, the calls for the indices after it are still
-/// made while the panic unwinds (a second panic aborts, as it does in std's
-/// collections), so no message leaks and none is dropped twice.
+/// made, and then the first panic goes on, so no message leaks and none is
+/// dropped twice.
 pub(crate) fn drop_each(head: usize, tail: usize, drop_one: &dyn Fn(usize)) {
-    /// The calls still to make if the current one panics.
-    struct Rest<'f> {
-        next: usize,
-        tail: usize,
-        drop_one: &'f dyn Fn(usize),
-    }
-
-    impl Drop for Rest<'_> {
-        fn drop(&mut self) {
-            drop_each(self.next, self.tail, self.drop_one);
-        }
-    }
-
+    let mut held = HeldPanic::default();
     let mut index = head;
     while index != tail {
-        let rest = Rest {
-            next: index.wrapping_add(1),
-            tail,
-            drop_one,
-        };
-        drop_one(index);
-        // Not panicking: the loop makes the next call itself.
-        std::mem::forget(rest);
+        held.run(|| drop_one(index));
         index = index.wrapping_add(1);
     }
+    held.resume();
 }
 
 #[cfg(all(test, not(ringbus_loom)))]
@@ -58,5 +42,23 @@ mod tests {
         }));
         assert!(result.is_err());
         assert_eq!(*seen.borrow(), [0, 1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn every_index_though_several_panic() {
+        let seen = RefCell::new(Vec::new());
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            drop_each(0, 5, &|i| {
+                seen.borrow_mut().push(i);
+                assert!(i % 2 == 0, "message {i} panics on drop");
+            })
+        }));
+        let panic = result.unwrap_err();
+        assert_eq!(*seen.borrow(), [0, 1, 2, 3, 4]);
+        let message = panic.downcast_ref::<String>().unwrap();
+        assert_eq!(
+            message, "message 1 panics on drop",
+            "the first panic goes on"
+        );
     }
 }

@@ -69,6 +69,7 @@ pub mod select;
 pub mod spsc;
 pub mod stats;
 mod sync;
+mod unwind;
 mod wait;
 
 #[cfg(not(ringbus_loom))]

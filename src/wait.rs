@@ -76,6 +76,8 @@
 //! waker's code is the executor's, and it may re-enter the channel: poll
 //! its task at once (which then unregisters, or registers anew), send, or
 //! drop the task and with it the last handle of a side, which notifies.
+//! It may also panic: the notifier wakes the other wakers all the same, and
+//! only then lets the panic go on (`unwind::HeldPanic`).
 //! A parked thread's re-check, by contrast, does run under the lock: what
 //! it calls must not run user code (`block`).
 //!
@@ -98,6 +100,7 @@ use crate::sync::{
     asymmetric_fences, heavy_fence, light_fence, spin_loop, unique_id, yield_now, AtomicUsize,
     Condvar, Mutex, Ordering,
 };
+use crate::unwind::HeldPanic;
 pub(crate) use patience::Patience;
 
 pub(crate) mod pace;
@@ -222,8 +225,12 @@ impl Signal {
         self.sleepers.fetch_sub(woken.len(), Ordering::Relaxed);
         drop(wakers);
         self.cond.notify_all();
+        // A `wake` that panics must not leave the tasks after it asleep
+        // (they left the list, and `sleepers` no longer counts them): each
+        // is woken, then the first panic goes on.
+        let mut held = HeldPanic::default();
         for (_, waker) in woken.drain(..) {
-            waker.wake();
+            held.run(|| waker.wake());
         }
         // Give the list its memory back, unless a registration made since
         // has allocated anew: waiting stays allocation-free.
@@ -231,6 +238,8 @@ impl Signal {
         if wakers.list.capacity() == 0 {
             std::mem::swap(&mut wakers.list, &mut woken);
         }
+        drop(wakers);
+        held.resume();
     }
 
     /// Registers `waker` (or refreshes the waker of the registration `key`

@@ -1349,3 +1349,74 @@ fn a_waker_may_send_on_the_publisher_whose_loan_woke_it() {
         PUBLISHER.set(None);
     });
 }
+
+/// A waker whose `wake` panics.
+struct PanicsOnWake;
+
+impl Wake for PanicsOnWake {
+    fn wake(self: Arc<Self>) {
+        panic!("this waker panics");
+    }
+}
+
+impl Flag {
+    fn woken(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// A `wake` that panics does not leave the wakers after it asleep: the
+/// notifier wakes every one, then the panic reaches the sender. (The rest
+/// left the list unwoken, and their tasks slept for good.) The same when
+/// the last pub/sub publisher leaves and wakes each subscriber in turn.
+#[test]
+fn a_panicking_wake_does_not_leave_the_others_asleep() {
+    within_5s(|| {
+        let (tx, rx) = mpmc::Builder::new(4).wait(Wait::Park).build::<u32>();
+        let (panics, flag) = (
+            Waker::from(Arc::new(PanicsOnWake)),
+            Arc::new(Flag::default()),
+        );
+        let mut first = Box::pin(rx.recv_async());
+        assert!(first
+            .as_mut()
+            .poll(&mut Context::from_waker(&panics))
+            .is_pending());
+        let mut second = Box::pin(rx.recv_async());
+        let waker = Waker::from(flag.clone());
+        assert!(second
+            .as_mut()
+            .poll(&mut Context::from_waker(&waker))
+            .is_pending());
+        let sent = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| tx.send(1)));
+        assert!(sent.is_err(), "the waker's panic reaches the sender");
+        assert!(flag.woken(), "the second waiter was woken");
+        // The message went in: one of the two futures takes it.
+        let waker = Waker::from(Arc::new(Noop));
+        let mut cx = Context::from_waker(&waker);
+        assert_eq!(first.as_mut().poll(&mut cx), std::task::Poll::Ready(Ok(1)));
+
+        let (publisher, mut a) = pubsub::Builder::new(4).wait(Wait::Park).build::<u32>();
+        let mut b = publisher.subscriber();
+        a.subscribe("#").unwrap();
+        b.subscribe("#").unwrap();
+        let flag = Arc::new(Flag::default());
+        let mut first = Box::pin(a.recv_async());
+        assert!(first
+            .as_mut()
+            .poll(&mut Context::from_waker(&panics))
+            .is_pending());
+        let mut second = Box::pin(b.recv_async());
+        let waker = Waker::from(flag.clone());
+        assert!(second
+            .as_mut()
+            .poll(&mut Context::from_waker(&waker))
+            .is_pending());
+        let left = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(publisher)));
+        assert!(
+            left.is_err(),
+            "the waker's panic reaches the dropping thread"
+        );
+        assert!(flag.woken(), "the second subscriber was woken");
+    });
+}

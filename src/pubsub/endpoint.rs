@@ -437,9 +437,14 @@ impl<T> Endpoint<T> {
         let inboxes: Vec<Arc<Inbox<T>>> = (self.lock().members.iter())
             .map(|member| Arc::clone(&member.inbox))
             .collect();
+        // A wake that panics (a waker's code, or the `Drop` of a subscriber
+        // it drops) must not leave the subscribers after it asleep: every
+        // inbox is notified, then the first panic goes on.
+        let mut held = crate::unwind::HeldPanic::default();
         for inbox in inboxes {
-            inbox.not_empty.notify();
+            held.run(|| inbox.not_empty.notify());
         }
+        held.resume();
     }
 }
 
