@@ -406,8 +406,10 @@ impl<T> Publisher<T> {
     ///
     /// # Panics
     ///
-    /// If a [`Loan`] of this publisher is alive (one slot is lent at a
-    /// time: see [`loan`](Self::loan)). Publish or drop it first.
+    /// If it has room to write while a [`Loan`] of this publisher is alive
+    /// (one slot is lent at a time: see [`loan`](Self::loan)); publish or
+    /// drop the loan first. (A send that finds no subscriber, or no room,
+    /// returns its error as usual.)
     ///
     /// # Errors
     ///
@@ -441,8 +443,10 @@ impl<T> Publisher<T> {
     ///
     /// # Panics
     ///
-    /// If a [`Loan`] of this publisher is alive (one slot is lent at a
-    /// time: see [`loan`](Self::loan)). Publish or drop it first.
+    /// If it has room to write while a [`Loan`] of this publisher is alive
+    /// (one slot is lent at a time: see [`loan`](Self::loan)); publish or
+    /// drop the loan first. (A send that finds no subscriber, or no room,
+    /// returns its error as usual.)
     ///
     /// # Errors
     ///
@@ -477,8 +481,10 @@ impl<T> Publisher<T> {
     ///
     /// # Panics
     ///
-    /// If a [`Loan`] of this publisher is alive (one slot is lent at a
-    /// time: see [`loan`](Self::loan)). Publish or drop it first.
+    /// If it has room to write while a [`Loan`] of this publisher is alive
+    /// (one slot is lent at a time: see [`loan`](Self::loan)); publish or
+    /// drop the loan first. (A send that finds no subscriber, or no room,
+    /// returns its error as usual.)
     ///
     /// # Errors
     ///

@@ -643,8 +643,9 @@ impl Bus {
     }
 
     /// The endpoint `name` of type `E`, created by `make` if there is none
-    /// (`make` checks the capacity with the sizes of the endpoint's rings,
-    /// so that no handle it mints later panics).
+    /// (`make` checks the capacity with the sizes of the endpoint's rings;
+    /// the bus mints every handle through a path that reports an
+    /// allocator's refusal as [`BusError::Capacity`]).
     fn endpoint<E: Observe + Send + Sync + 'static>(
         &self,
         name: &str,

@@ -140,23 +140,27 @@ pub(crate) fn alloc<S>(slots: usize, make: impl FnMut(usize) -> S) -> Box<[S]> {
 /// # Panics
 ///
 /// If the allocator refuses the ring's memory.
+#[cfg(not(ringbus_loom))]
 #[track_caller]
 pub(crate) fn alloc_empty<T>(slots: usize) -> Box<[UnsafeCell<MaybeUninit<T>>]> {
-    if cfg!(ringbus_loom) {
-        // loom's cells track their accesses, so each must be made.
-        return alloc(slots, |_| UnsafeCell::new(MaybeUninit::uninit()));
-    }
     let mut ring = Vec::new();
     if ring.try_reserve_exact(slots).is_err() {
         let bytes = slots.saturating_mul(size_of::<T>());
         refused::<UnsafeCell<MaybeUninit<T>>>(slots, CapacityError::Memory { bytes });
     }
     // SAFETY: `slots` elements fit in the capacity just reserved, and each
-    // is a `MaybeUninit<T>` inside `repr(transparent)` cells (std's, and
-    // `sync::UnsafeCell` outside loom), valid with any contents,
-    // uninitialised included.
+    // is a `MaybeUninit<T>` inside `repr(transparent)` cells (std's, in
+    // `sync::UnsafeCell`), valid with any contents, uninitialised included.
     unsafe { ring.set_len(slots) };
     ring.into_boxed_slice()
+}
+
+/// [`alloc_empty`] under loom, whose cells track their accesses: each must
+/// be made.
+#[cfg(ringbus_loom)]
+#[track_caller]
+pub(crate) fn alloc_empty<T>(slots: usize) -> Box<[UnsafeCell<MaybeUninit<T>>]> {
+    alloc(slots, |_| UnsafeCell::new(MaybeUninit::uninit()))
 }
 
 /// The panic of a ring the allocator refused.

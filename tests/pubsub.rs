@@ -1014,3 +1014,32 @@ fn a_leaving_subscriber_drops_every_unread_message_though_one_panics() {
     drop((publisher, topic));
     assert_eq!(Fragile::live(), 0);
 }
+
+/// A `try_send` that catches a message's panicking `Drop` and then stops at
+/// a full `Block` subscriber resumes the panic, as its `# Panics` says: the
+/// message drops with it (no `Pending`), nothing leaks, and the endpoint
+/// goes on.
+#[test]
+fn a_try_send_that_caught_a_panic_and_stopped_resumes_it() {
+    let options = SubscriberOptions::new()
+        .capacity(1)
+        .overflow(Overflow::DropNewest);
+    let (publisher, newest, block) = lossy_then_block(options);
+    let topic = publisher.topic("t").unwrap();
+    assert_eq!(publisher.send(&topic, Fragile::new(0)), 2);
+    for id in 1..8 {
+        // Fills `block` (8 slots); `newest` refuses each.
+        assert_eq!(publisher.send(&topic, Fragile::new(id)), 1);
+    }
+    Fragile::arm(8);
+    let sent = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        publisher.try_send(&topic, Fragile::new(8)).map(|_| ())
+    }));
+    assert!(sent.is_err(), "the refused copy's panic reaches the sender");
+    assert_eq!(block.try_iter().count(), 8);
+    assert_eq!(newest.try_iter().count(), 1);
+    assert_eq!(publisher.try_send(&topic, Fragile::new(9)).ok(), Some(2));
+    assert_eq!(newest.missed(), 8);
+    drop((publisher, topic, newest, block));
+    assert_eq!(Fragile::live(), 0, "every copy dropped");
+}

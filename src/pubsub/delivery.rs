@@ -2,15 +2,14 @@
 //! subscriber as its overflow policy says, and [`Pending`], a walk stopped
 //! half way at a full `Block` subscriber and resumable without duplicates.
 
-use std::any::Any;
 use std::error::Error;
 use std::fmt;
-use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
 use super::{Envelope, Inbox, MatchSet, Name, Overflow, Publisher};
 use crate::error::TrySendError;
 use crate::sync::{spin_loop, Arc, Ordering};
+use crate::unwind::HeldPanic;
 use crate::wait;
 
 /// How many times a `DropOldest` delivery looks for room before it drops
@@ -27,36 +26,6 @@ pub(super) enum Mode {
     Until(Option<Instant>),
 }
 
-/// The first panic of a `Drop` that a delivery ran (of a message pushed out
-/// of a `DropOldest` ring, refused by a full `DropNewest` one, or left in
-/// the ring of a subscriber that left), held until the delivery has offered
-/// its message to every subscriber of the match set, then resumed. A
-/// message's `Drop` is user code: if its panic cut the walk short, the
-/// subscribers after that one would miss the message (a `Block` subscriber
-/// with room included), and a lossy one would count neither the new
-/// message nor the one it pushed out.
-#[derive(Default)]
-struct DropPanic(Option<Box<dyn Any + Send>>);
-
-impl DropPanic {
-    /// Drops `value`, holding a panic of its `Drop` (the first one) for
-    /// [`resume`](Self::resume).
-    fn discard<X>(&mut self, value: X) {
-        // The value is out of every ring, so a panic leaves nothing half
-        // done: asserting unwind safety is sound.
-        if let Err(panic) = catch_unwind(AssertUnwindSafe(move || drop(value))) {
-            self.0.get_or_insert(panic);
-        }
-    }
-
-    /// Resumes the panic held, if any.
-    fn resume(self) {
-        if let Some(panic) = self.0 {
-            resume_unwind(panic);
-        }
-    }
-}
-
 /// What offering a message to one subscriber did.
 enum Offered<T> {
     /// It is in the subscriber's ring.
@@ -70,7 +39,7 @@ enum Offered<T> {
 impl<T> Inbox<T> {
     /// Offers `item` to this subscriber as its overflow policy says.
     #[inline]
-    fn offer(&self, item: Envelope<T>, mode: Mode, drops: &mut DropPanic) -> Offered<T> {
+    fn offer(&self, item: Envelope<T>, mode: Mode, drops: &mut HeldPanic) -> Offered<T> {
         if !self.is_alive() {
             drops.discard(item);
             return Offered::Dropped;
@@ -111,7 +80,7 @@ impl<T> Inbox<T> {
     /// pausing a little longer each time (at most a few microseconds in
     /// all); if the ring is still full then, `item` itself is dropped, and
     /// counted: the feed does not wait for a lossy subscriber.
-    fn replace_oldest(&self, mut item: Envelope<T>, drops: &mut DropPanic) -> Offered<T> {
+    fn replace_oldest(&self, mut item: Envelope<T>, drops: &mut HeldPanic) -> Offered<T> {
         for step in 0..SETTLE_STEPS {
             if self.rx.len() >= self.rx.capacity() {
                 if let Ok(oldest) = self.rx.try_recv() {
@@ -140,7 +109,7 @@ impl<T> Inbox<T> {
     /// Wakes the subscriber after a delivery, or, if it has left meanwhile,
     /// counts the message as dropped and drops what its ring holds.
     #[inline]
-    fn delivered(&self, drops: &mut DropPanic) -> Offered<T> {
+    fn delivered(&self, drops: &mut HeldPanic) -> Offered<T> {
         // A second look at the flag, after the message is in: a subscriber
         // drops its unread messages as it leaves (`Subscriber::drop`), and a
         // send that had seen it alive may have taken the room that drain
@@ -159,7 +128,7 @@ impl<T> Inbox<T> {
     /// ring, so drop what it holds now instead of when the last route to it
     /// lets go.
     #[cold]
-    fn abandoned(&self, drops: &mut DropPanic) -> Offered<T> {
+    fn abandoned(&self, drops: &mut HeldPanic) -> Offered<T> {
         self.drain(drops);
         Offered::Dropped
     }
@@ -168,13 +137,13 @@ impl<T> Inbox<T> {
     /// a message's `Drop` panics, the others are still dropped, and then the
     /// (first) panic goes on.
     pub(super) fn drop_unread(&self) {
-        let mut drops = DropPanic::default();
+        let mut drops = HeldPanic::default();
         self.drain(&mut drops);
         drops.resume();
     }
 
     /// Takes every message out of the ring and drops it through `drops`.
-    fn drain(&self, drops: &mut DropPanic) {
+    fn drain(&self, drops: &mut HeldPanic) {
         while let Ok(message) = self.rx.try_recv() {
             drops.discard(message);
         }
@@ -186,7 +155,7 @@ impl<T> Inbox<T> {
         &self,
         item: Envelope<T>,
         deadline: Option<Instant>,
-        drops: &mut DropPanic,
+        drops: &mut HeldPanic,
     ) -> Offered<T> {
         // Relaxed: a counter read for reporting; no data travels with it.
         self.tallies.full_waits.fetch_add(1, Ordering::Relaxed);
@@ -226,9 +195,16 @@ pub(super) struct Stuck<T> {
 /// Offers `message` to `set.inboxes[from..]` in order; `delivered` counts
 /// the subscribers reached before `from`.
 ///
-/// A message's `Drop` that panics on the way (see [`DropPanic`]) does not
-/// stop the walk: the panic is resumed once every subscriber was offered
-/// the message.
+/// The `Drop`s a delivery runs (of a message pushed out of a `DropOldest`
+/// ring, refused by a full `DropNewest` one, or left in the ring of a
+/// subscriber that left) are user code, and one that panics does not stop
+/// the walk: its panic is resumed once the walk is over. Cut short, the
+/// walk would cost the subscribers after that one the message (a `Block`
+/// subscriber with room included), and a lossy one would count neither the
+/// new message nor the one it pushed out. A walk that stops at a full
+/// `Block` subscriber (`try_send`, `send_timeout`) and has caught a panic
+/// resumes it all the same: the message drops with it, and the
+/// subscribers from the full one on do not get it.
 #[inline]
 pub(super) fn deliver<T: Clone>(
     set: &MatchSet<T>,
@@ -239,7 +215,7 @@ pub(super) fn deliver<T: Clone>(
     mut delivered: usize,
     mode: Mode,
 ) -> Result<usize, Stuck<T>> {
-    let mut drops = DropPanic::default();
+    let mut drops = HeldPanic::default();
     let walk = || {
         let inboxes = &set.inboxes;
         let Some(last) = inboxes.len().checked_sub(1) else {
@@ -408,6 +384,10 @@ impl<T: Clone> Pending<T> {
     /// Offers the message to the remaining subscribers without waiting.
     /// Returns the total number reached (before and now).
     ///
+    /// # Panics
+    ///
+    /// As [`Publisher::try_send`](super::Publisher::try_send).
+    ///
     /// # Errors
     ///
     /// The `Pending` again if a `Block` subscriber is still full.
@@ -429,6 +409,10 @@ impl<T: Clone> Pending<T> {
     /// Delivers to the remaining subscribers, waiting for room. Returns the
     /// total number reached.
     ///
+    /// # Panics
+    ///
+    /// As [`Publisher::send`](super::Publisher::send).
+    ///
     /// ```
     /// let (publisher, mut s) = ringbus::pubsub::channel(1);
     /// s.subscribe("#").unwrap();
@@ -445,6 +429,10 @@ impl<T: Clone> Pending<T> {
 
     /// Delivers to the remaining subscribers, waiting at most `timeout` for
     /// room. Returns the total number reached.
+    ///
+    /// # Panics
+    ///
+    /// As [`Publisher::try_send`](super::Publisher::try_send).
     ///
     /// # Errors
     ///

@@ -274,6 +274,13 @@ impl<T: Clone> Publisher<T> {
     /// Lossy subscribers (`DropNewest`, `DropOldest`) never make it wait; a
     /// subscriber that drops while the send waits for it is skipped.
     ///
+    /// # Panics
+    ///
+    /// If the `Drop` of a message the delivery drops panics (one a
+    /// `DropOldest` ring pushes out, a copy a full `DropNewest` ring
+    /// refuses, what a subscriber that left meanwhile had unread): the
+    /// panic goes on once every subscriber was offered the message.
+    ///
     /// ```
     /// let (publisher, mut subscriber) = ringbus::pubsub::channel(1);
     /// subscriber.subscribe("t").unwrap();
@@ -304,6 +311,12 @@ impl<T: Clone> Publisher<T> {
     /// Sends `message` like [`send`](Self::send), but stops at the first
     /// `Block` subscriber whose ring is full instead of waiting.
     ///
+    /// # Panics
+    ///
+    /// As [`send`](Self::send). If the send also stopped at a full `Block`
+    /// subscriber, the message drops with the panic (no `Pending` is
+    /// returned), so the subscribers from that one on do not get it.
+    ///
     /// # Errors
     ///
     /// A [`Pending`] holding the message and where it stopped: the
@@ -331,6 +344,10 @@ impl<T: Clone> Publisher<T> {
 
     /// Sends `message` like [`send`](Self::send), waiting at most `timeout`
     /// in all for full `Block` subscribers.
+    ///
+    /// # Panics
+    ///
+    /// As [`try_send`](Self::try_send).
     ///
     /// # Errors
     ///
