@@ -1420,3 +1420,112 @@ fn a_panicking_wake_does_not_leave_the_others_asleep() {
         assert!(flag.woken(), "the second subscriber was woken");
     });
 }
+
+/// A waker that, when woken, sends one message through a pub/sub publisher
+/// (a run-on-wake executor polling a send task), and says it was woken.
+struct PublishesWhenWoken {
+    publisher: pubsub::Publisher<u64>,
+    topic: std::sync::Mutex<pubsub::Topic<u64>>,
+    woken: std::sync::atomic::AtomicBool,
+}
+
+impl Wake for PublishesWhenWoken {
+    fn wake(self: Arc<Self>) {
+        // A `Pending` (the ring full again) is dropped: the message is given up.
+        let _ = (self.publisher).try_send(&self.topic.lock().unwrap(), u64::MAX);
+        self.woken.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// A parked pub/sub subscriber whose re-check (under its `not_empty` lock)
+/// takes a message wakes the publishers waiting for room only after the
+/// wait: a waiting `send_async` whose waker sends to this subscriber
+/// notifies `not_empty`, whose lock that thread would hold. (It woke them
+/// under the lock: the subscriber hung within its first few hundred
+/// messages.)
+/// A race: the re-check must be the attempt that finds the message, so the
+/// test runs for two seconds and fails on a stall of two.
+#[test]
+fn a_send_async_waker_may_publish_to_the_subscriber_that_made_room() {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::time::Instant;
+
+    let (publisher, mut subscriber) = pubsub::Builder::new(1).wait(Wait::Park).build::<u64>();
+    subscriber.subscribe("#").unwrap();
+    let received = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let receiver = {
+        let received = received.clone();
+        thread::spawn(move || {
+            while subscriber.recv().is_ok() {
+                received.fetch_add(1, Ordering::SeqCst);
+            }
+        })
+    };
+    let sender = {
+        let (publisher, stop) = (publisher.clone(), stop.clone());
+        thread::spawn(move || {
+            let topic = publisher.topic("t").unwrap();
+            while !stop.load(Ordering::SeqCst) {
+                publisher.send(&topic, 0);
+            }
+        })
+    };
+    let waiter = {
+        let (publisher, stop) = (publisher.clone(), stop.clone());
+        thread::spawn(move || {
+            let topic = publisher.topic("t").unwrap();
+            while !stop.load(Ordering::SeqCst) {
+                let Err(pending) = publisher.try_send(&topic, 0) else {
+                    continue;
+                };
+                let wake = Arc::new(PublishesWhenWoken {
+                    publisher: publisher.clone(),
+                    topic: std::sync::Mutex::new(publisher.topic("t").unwrap()),
+                    woken: AtomicBool::new(false),
+                });
+                let waker = Waker::from(wake.clone());
+                let mut future = Box::pin(pending.send_async());
+                if future
+                    .as_mut()
+                    .poll(&mut Context::from_waker(&waker))
+                    .is_pending()
+                {
+                    // Registered: stay so until woken (or the test ends).
+                    while !wake.woken.load(Ordering::SeqCst) && !stop.load(Ordering::SeqCst) {
+                        thread::yield_now();
+                    }
+                }
+            }
+        })
+    };
+    drop(publisher);
+    let started = Instant::now();
+    let (mut last, mut moved) = (0, Instant::now());
+    while started.elapsed() < Duration::from_secs(2) {
+        thread::sleep(Duration::from_millis(50));
+        let now = received.load(Ordering::SeqCst);
+        if now != last {
+            (last, moved) = (now, Instant::now());
+        }
+        assert!(
+            moved.elapsed() < Duration::from_secs(2),
+            "the subscriber stopped receiving after {now} messages: deadlocked in recv"
+        );
+    }
+    // Each thread ends once told to (the subscriber at the disconnect),
+    // unless one is deadlocked: then the test fails, leaving them behind.
+    stop.store(true, Ordering::SeqCst);
+    let threads = [sender, waiter, receiver];
+    let stopping = Instant::now();
+    while !threads.iter().all(|t| t.is_finished()) {
+        assert!(
+            stopping.elapsed() < Duration::from_secs(5),
+            "deadlocked: a thread did not end (the subscriber had {} messages)",
+            received.load(Ordering::SeqCst)
+        );
+        thread::sleep(Duration::from_millis(10));
+    }
+    threads.into_iter().for_each(|t| t.join().unwrap());
+    assert!(last > 0);
+}

@@ -236,11 +236,24 @@ impl<T> Subscriber<T> {
     }
 
     /// Takes the oldest envelope from the ring, unopened, and wakes a
-    /// publisher waiting for room. It runs no user code: a discarded
-    /// message is dropped by [`open`](Self::open), which `recv` calls only
-    /// after its wait, never under the `not_empty` lock, where a `Drop` that
-    /// publishes to this subscriber would deadlock on the notify.
+    /// publisher waiting for room. It drops no message (a discarded one is
+    /// dropped by [`open`](Self::open)), but its wake may run a waker's
+    /// code, so a parked `recv`, whose re-check runs under the `not_empty`
+    /// lock, takes with [`take_quietly`](Self::take_quietly) and wakes after
+    /// its wait.
     fn take(&self) -> Result<Envelope<T>, TryRecvError> {
+        let envelope = self.take_quietly()?;
+        self.made_room();
+        Ok(envelope)
+    }
+
+    /// [`take`](Self::take) without waking the publishers waiting for room:
+    /// the attempt of a parked `recv`, which runs under the `not_empty`
+    /// lock. Waking there would run a waker's code (a run-on-wake executor
+    /// polls a send task inside `wake`) under that lock, and the send's
+    /// notification of `not_empty` would deadlock on it. The caller calls
+    /// [`made_room`](Self::made_room) once the wait is over.
+    fn take_quietly(&self) -> Result<Envelope<T>, TryRecvError> {
         let envelope = match self.inbox.rx.try_recv() {
             Ok(envelope) => envelope,
             Err(_) => {
@@ -255,10 +268,14 @@ impl<T> Subscriber<T> {
                 }
             }
         };
+        Ok(envelope)
+    }
+
+    /// Wakes a publisher waiting for room in this `Block` ring.
+    fn made_room(&self) {
         if self.inbox.overflow == Overflow::Block && self.inbox.wait.may_sleep() {
             self.inbox.not_full.notify();
         }
-        Ok(envelope)
     }
 
     /// Takes the oldest message, waiting while the ring is empty.
@@ -306,15 +323,17 @@ impl<T> Subscriber<T> {
                 self.inbox.wait,
                 &self.inbox.not_empty,
                 deadline,
-                || match self.take() {
+                || match self.take_quietly() {
                     Ok(envelope) => Some(Ok(envelope)),
                     Err(TryRecvError::Disconnected) => Some(Err(RecvTimeoutError::Disconnected)),
                     Err(TryRecvError::Empty) => None,
                 },
             );
             match got {
-                // Outside the lock: a discarded message is dropped here.
+                // Outside the lock: publishers waiting for room are woken,
+                // and a discarded message is dropped, here.
                 Some(Ok(envelope)) => {
+                    self.made_room();
                     if let Some(message) = self.open(envelope) {
                         return Ok(message);
                     }
