@@ -27,7 +27,10 @@
 //! finds a newer number and is handed back to its replier
 //! ([`ReplyError`]), never returned for the next request. A requester has
 //! one request in flight at a time: `request` takes `&self`, and a
-//! `Requester` is `Send` but not `Sync`.
+//! `Requester` is `Send` but not `Sync`. (Only code that a waiting request
+//! runs on its own thread, such as a waker its send wakes, can make another
+//! request on the same requester meanwhile: that one takes the slot over,
+//! and the waiting one ends with [`RequestError::Unanswered`].)
 //!
 //! Nothing is allocated per request: the ticket is a clone of the slot's
 //! `Arc` and the request moves through the ring in place.

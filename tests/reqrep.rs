@@ -420,3 +420,81 @@ fn async_request_after_the_last_replier_left_is_counted() {
     assert_eq!(stats.unanswered, unanswered, "{stats:?}");
     assert_eq!(stats.replies, 0);
 }
+
+thread_local! {
+    /// What [`RunsNested`] runs when it is woken on this thread (once).
+    static NESTED: std::cell::RefCell<Option<Box<dyn FnOnce()>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// A waker that runs this thread's [`NESTED`] code: a run-on-wake executor
+/// polling, inside `wake`, a task that shares the requester.
+struct RunsNested;
+
+impl std::task::Wake for RunsNested {
+    fn wake(self: Arc<Self>) {
+        if let Some(nested) = NESTED.with_borrow_mut(Option::take) {
+            nested();
+        }
+    }
+}
+
+/// A request made on a requester while its own request waits (code that
+/// request runs can do it: here a waker its send wakes, on this thread,
+/// through an `Rc`) takes the reply slot over, and the waiting request ends
+/// at once with `Unanswered`, its reply turned away. (It waited for a state
+/// of its own number that could no longer come: for ever, past its
+/// timeout.)
+#[test]
+fn a_request_made_inside_another_on_the_same_requester_ends_that_one() {
+    let (done, finished) = mpsc::channel();
+    thread::spawn(move || {
+        let (requester, replier) = reqrep::Builder::new(4).wait(Wait::Park).build::<u32, u32>();
+        let server = {
+            let replier = replier.clone();
+            thread::spawn(move || {
+                for request in &replier {
+                    let n = *request.payload();
+                    let _ = request.reply(n + 1);
+                }
+            })
+        };
+        // A pending receive registers the waker on the request ring.
+        let waker = std::task::Waker::from(Arc::new(RunsNested));
+        let mut receive = Box::pin(replier.recv_async());
+        assert!(poll_once_with(receive.as_mut(), &waker).is_pending());
+        let requester = std::rc::Rc::new(requester);
+        let nested = std::rc::Rc::new(std::cell::Cell::new(None));
+        {
+            let (requester, nested) = (requester.clone(), nested.clone());
+            NESTED.set(Some(Box::new(move || {
+                nested.set(Some(
+                    requester.request_timeout(100, Duration::from_secs(10)),
+                ));
+            })));
+        }
+        let started = std::time::Instant::now();
+        let outer = requester.request_timeout(1, Duration::from_secs(10));
+        let waited = started.elapsed();
+        assert_eq!(
+            nested.take(),
+            Some(Ok(101)),
+            "the nested request is answered"
+        );
+        assert_eq!(outer, Err(RequestError::Unanswered));
+        assert!(waited < Duration::from_secs(5), "waited {waited:?}");
+        assert_eq!(requester.request(2), Ok(3), "the requester goes on");
+        drop(receive);
+        drop((replier, requester));
+        server.join().unwrap();
+        done.send(()).unwrap();
+    });
+    finished
+        .recv_timeout(Duration::from_secs(30))
+        .expect("hung (or panicked)");
+}
+
+/// Polls `future` once with `waker`.
+fn poll_once_with<F: Future>(future: Pin<&mut F>, waker: &std::task::Waker) -> Poll<F::Output> {
+    future.poll(&mut Context::from_waker(waker))
+}

@@ -147,7 +147,13 @@ impl<Rep> Slot<Rep> {
             // empty so that the slot's drop does not drop the reply again.
             self.state.store(pack(seq, GONE), Ordering::Relaxed);
             Some(Outcome::Reply(reply))
-        } else if state == pack(seq, GONE) {
+        } else if state == pack(seq, GONE) || state & !3 != pack(seq, 0) {
+            // Gone, or the slot was armed for a later request while this
+            // one waited: a request made on this requester from code that
+            // this one ran (a waker that its send woke polls a task inside
+            // `wake`), whose `arm` cancelled this one. Its reply will never
+            // come; without this, the wait (and `cancel`'s) went on for
+            // ever, past any timeout.
             Some(Outcome::Gone)
         } else {
             None
