@@ -90,6 +90,41 @@ fn clone_joins_while_publishing() {
     });
 }
 
+/// A subscriber clones itself into the cursor entry that another subscriber
+/// has just freed, on another thread, after both read the first message of a
+/// ring of one slot. The publisher's scan may read the clone's cursor (at
+/// the second message) without seeing the freed entry or the leaver's
+/// cursor past the first: only the clone's entry, stored with `Release`
+/// after a claim that acquired the leaver's `FREE`, then orders the
+/// leaver's read of the slot before the publisher's reuse of it.
+#[test]
+fn clone_reuses_the_entry_of_a_leaver() {
+    model(|| {
+        let (publisher, mut leaver) = broadcast::Builder::new(1).wait(Wait::Park).build();
+        let mut source = leaver.clone();
+        let leaving = thread::spawn(move || {
+            let first = *leaver.recv().unwrap();
+            drop(leaver); // frees the first entry of the table
+            first
+        });
+        let cloning = thread::spawn(move || {
+            let first = *source.recv().unwrap();
+            // Takes the leaver's entry if it is free by now.
+            let clone = source.clone();
+            let mut mine = vec![first];
+            mine.extend(drain(source));
+            (mine, drain(clone))
+        });
+        publisher.send(0).unwrap();
+        publisher.send(1).unwrap();
+        drop(publisher);
+        assert_eq!(leaving.join().unwrap(), 0);
+        let (mine, cloned) = cloning.join().unwrap();
+        assert_eq!(mine, [0, 1]);
+        assert_eq!(cloned, [1]);
+    });
+}
+
 /// A subscriber polling with `try_recv` sees the publisher's last message
 /// before the disconnection, never a disconnection before it.
 #[test]
@@ -167,6 +202,31 @@ fn subscribers_gone_while_publisher_blocked() {
     });
 }
 
+/// The only subscriber reads the one message of a full ring (capacity 1)
+/// and leaves while the publisher waits to lend the slot. With nobody left,
+/// the loan is granted at once and written: the leaver's read of that slot
+/// must happen before the write. The publisher's scan may still read the
+/// leaver's cursor from before its read (a whole ring behind: no room), so
+/// only the subscriber count it reads next orders the two: the Release
+/// decrement in `Cursors::leave`, the Acquire load in `Cursors::live`.
+/// `Yield`: no sleep/wake fence stands in for them.
+#[test]
+fn loan_after_the_last_subscriber_left() {
+    model(|| {
+        let (publisher, mut subscriber) = broadcast::Builder::new(1).wait(Wait::Yield).build();
+        publisher.send(1).unwrap();
+        let leaver = thread::spawn(move || {
+            let first = *subscriber.recv().unwrap();
+            drop(subscriber);
+            first
+        });
+        let mut loan = publisher.loan();
+        loan.write(2);
+        assert!(loan.publish());
+        assert_eq!(leaver.join().unwrap(), 1);
+    });
+}
+
 /// Two publishers claim sequences of a capacity-1 ring concurrently: the
 /// subscriber sees both messages once, each only after it is written.
 #[test]
@@ -177,6 +237,36 @@ fn multi_publisher_claims_and_marks() {
         let first = thread::spawn(move || publisher.send(1).unwrap());
         let second = thread::spawn(move || other.send(2).unwrap());
         let mut seen = drain(subscriber);
+        seen.sort_unstable();
+        assert_eq!(seen, [1, 2]);
+        first.join().unwrap();
+        second.join().unwrap();
+    });
+}
+
+/// Two publishers of a multi-publisher ring send one message each and drop,
+/// while the subscriber polls with `try_recv`: it sees both messages before
+/// the disconnection. The last publisher's `AcqRel` decrement acquires the
+/// other's marks, and its `Release` store of `publisher_gone` hands them on.
+/// `Yield`: with `Park` the wake-up fence after each mark stands in for
+/// them (`multi_publisher_claims_and_marks` survives both weakenings).
+#[test]
+fn multi_publisher_drains_before_disconnect() {
+    model(|| {
+        let (publisher, mut subscriber) = broadcast::Builder::new(2)
+            .wait(Wait::Yield)
+            .build_multi::<i32>();
+        let other = publisher.clone();
+        let first = thread::spawn(move || publisher.send(1).unwrap());
+        let second = thread::spawn(move || other.send(2).unwrap());
+        let mut seen = Vec::new();
+        loop {
+            match subscriber.try_recv() {
+                Ok(sample) => seen.push(*sample),
+                Err(ringbus::TryRecvError::Empty) => thread::yield_now(),
+                Err(ringbus::TryRecvError::Disconnected) => break,
+            }
+        }
         seen.sort_unstable();
         assert_eq!(seen, [1, 2]);
         first.join().unwrap();

@@ -77,3 +77,29 @@ fn async_recv_woken_by_send() {
         feed.join().unwrap();
     });
 }
+
+/// A subscriber polling with `try_recv` on a `Yield` ring sees the last
+/// message before the disconnection. `Yield`: the publisher then runs no
+/// wake-up fence after its `tail` store, which in the `Park` model above
+/// stands in for the `Release` of the `publisher_gone` store (in the std
+/// build on Linux that fence is only a compiler fence).
+#[test]
+fn drains_before_disconnect() {
+    model(|| {
+        let (publisher, mut subscriber) = lossy::Builder::new(2).wait(Wait::Yield).build::<u8>();
+        let poller = thread::spawn(move || {
+            let mut seen = Vec::new();
+            loop {
+                match subscriber.try_recv() {
+                    Ok(value) => seen.push(value),
+                    Err(lossy::TryRecvError::Empty) => thread::yield_now(),
+                    Err(lossy::TryRecvError::Disconnected) => return seen,
+                    Err(lossy::TryRecvError::Lagged(n)) => panic!("lagged {n}"),
+                }
+            }
+        });
+        publisher.send(5).unwrap();
+        drop(publisher);
+        assert_eq!(poller.join().unwrap(), [5]);
+    });
+}

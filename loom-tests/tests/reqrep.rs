@@ -171,3 +171,33 @@ fn leaked_async_request_answered_while_the_next_is_armed() {
         assert_eq!(drops(&dropped), 2);
     });
 }
+
+/// Polls `future` until it is ready, yielding to loom's scheduler between
+/// polls: how a `Yield` channel's future is driven (it wakes itself at once,
+/// and `loom::future::block_on` would re-poll it without ever yielding).
+fn block_on_yielding<F: Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let Poll::Ready(output) = poll_once(future.as_mut()) {
+            return output;
+        }
+        thread::yield_now();
+    }
+}
+
+/// As `last_replier_leaves_while_request_queued`, through `request_async`,
+/// whose own fence `F_q` (in `reqrep/task.rs`) sits between the queued
+/// request and its look at the replier count. `Yield`, as there: with a side
+/// that may sleep, the ring's wake-up fence after the write stands in for
+/// `F_q`.
+#[test]
+fn last_replier_leaves_while_async_request_queued() {
+    model(|| {
+        let (mut requester, replier) = reqrep::Builder::new(1)
+            .wait(Wait::Yield)
+            .build::<u32, u32>();
+        let client = thread::spawn(move || block_on_yielding(requester.request_async(1)));
+        drop(replier);
+        settled(client.join().unwrap(), 1, None);
+    });
+}

@@ -149,3 +149,31 @@ fn park_wakeup() {
         assert_eq!(receiver.join().unwrap(), (1, 2));
     });
 }
+
+/// `len` refreshes its side's cached index of the other side
+/// (`Receiver::len` the `tail`, `Sender::len` the `head`), and the next
+/// receive or send trusts that cache without loading the index again: so
+/// `len`'s loads must acquire, as the receive's and the send's own do.
+/// Capacity 1, two messages; each side asks `len` until it shows a message
+/// (room), then tries once.
+#[test]
+fn len_refreshes_the_cached_index() {
+    model(|| {
+        let (tx, rx) = spsc::Builder::new(1).wait(Wait::Yield).build();
+        let sender = thread::spawn(move || {
+            for i in 0..2 {
+                while tx.len() == tx.capacity() {
+                    thread::yield_now();
+                }
+                tx.try_send(i).unwrap();
+            }
+        });
+        for i in 0..2 {
+            while rx.len() == 0 {
+                thread::yield_now();
+            }
+            assert_eq!(rx.try_recv(), Ok(i));
+        }
+        sender.join().unwrap();
+    });
+}

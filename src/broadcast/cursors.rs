@@ -140,8 +140,12 @@ impl Cursors {
                         .compare_exchange(FREE, CLAIMING, Ordering::Acquire, Ordering::Relaxed)
                         .is_ok()
                 {
-                    // Release: a publisher that acquires this cursor sees
-                    // nothing more than the number; ordered for scans by
+                    // Release: hands on what the claim above acquired (the
+                    // previous owner's reads of its slots) to a publisher
+                    // whose scan acquires this cursor and not the `FREE`
+                    // before it: that publisher may reuse those slots
+                    // (model `clone_reuses_the_entry_of_a_leaver`, mutation
+                    // 106). Scans are ordered against the join itself by
                     // `joins` below.
                     entry.store(position & SEQUENCE, Ordering::Release);
                     // Release: pairs with the Acquire reads of `joins` around
@@ -199,7 +203,11 @@ impl Cursors {
         // Uncount first: a publisher whose scan sees this entry free must
         // also see one subscriber fewer (it checks `live` after scanning), or
         // it could publish into a ring that nobody reads. Release: pairs with
-        // the Acquire load in `live`.
+        // the Acquire load in `live`. That pair also orders this subscriber's
+        // reads of the slots before a write the publisher makes once it sees
+        // nobody left, though its scan read this cursor from before them (no
+        // room): a loan granted at once, with no subscriber (model
+        // `loan_after_the_last_subscriber_left`, mutations 108 and 109).
         self.live.fetch_sub(1, Ordering::Release);
         // Release: pairs with the publisher's Acquire scan (and a joiner's
         // Acquire claim); the subscriber's reads of the slots happen before
