@@ -102,6 +102,11 @@ mod imp {
     /// the fence pair needs (the scheme of folly's `asymmetricLightBarrier`
     /// and liburcu). The mode is chosen once, before any channel exists, and
     /// never changes.
+    ///
+    /// The compiler fence's half of the pair rests on that kernel guarantee,
+    /// not on the Rust memory model, which knows no `membarrier`: loom checks
+    /// the pair as two `SeqCst` fences, which is what the std build runs
+    /// where `membarrier` is missing.
     #[inline]
     pub(crate) fn light_fence() {
         if asymmetric_fences() {
@@ -234,7 +239,10 @@ mod imp {
         }
 
         pub(crate) fn store(&self, word: std::mem::MaybeUninit<usize>, order: Ordering) {
-            // SAFETY: loom models use padding-free payloads (see above).
+            // SAFETY: `lossy::Ring::store_value` starts each word from zeros
+            // under loom, so only a payload's padding bytes could be
+            // uninitialised here, and the models use padding-free payloads
+            // (see above).
             self.0.store(unsafe { word.assume_init() }, order);
         }
     }

@@ -260,7 +260,15 @@ impl<T: Copy> Ring<T> {
         for (index, word) in self.slot_words(sequence).iter().enumerate() {
             let offset = index * size_of::<usize>();
             let len = size_of::<usize>().min(size_of::<T>() - offset);
-            let mut bytes = MaybeUninit::<usize>::uninit();
+            // Under loom a word is a plain `AtomicUsize` (`sync::AtomicWord`),
+            // which must hold an initialised integer: the bytes past the end
+            // of a `T` smaller than the word (a `u8` in the models) start as
+            // zeros there.
+            let mut bytes = if cfg!(ringbus_loom) {
+                MaybeUninit::new(0usize)
+            } else {
+                MaybeUninit::<usize>::uninit()
+            };
             // SAFETY: `offset + len <= size_of::<T>()`, and `bytes` has room
             // for `len <= size_of::<usize>()` bytes; an untyped copy may carry
             // uninitialised (padding) bytes into a `MaybeUninit`.
