@@ -1241,9 +1241,11 @@ impl<T> Subscriber<T> {
     #[inline(always)]
     fn sample(&mut self) -> Sample<'_, T> {
         let slot = self.ring.slot(self.cursor);
-        // The cursor is below the `tail` we acquired, and the publisher will
-        // not drop or reuse the slot before our cursor passes it, which
-        // happens when the sample drops (it borrows the subscriber).
+        // The cursor is below the `tail` we acquired. No publisher reuses the
+        // slot (it gates on our cursor, or on `reaped`, which stays below it)
+        // and no reaper drops it (a reap stops below the slowest cursor)
+        // before our cursor passes it, which happens when the sample drops
+        // (it borrows the subscriber).
         // SAFETY: so the slot holds a published message for the sample's life.
         let value: *const T = slot.with(|slot| unsafe { (*slot).as_ptr() });
         Sample {

@@ -392,7 +392,9 @@ impl<T> Sender<T> {
         };
         match started {
             Some(Ok(())) => {
-                // SAFETY: `start_send` found the slot at `tail` free.
+                // SAFETY: the slot at `tail` is free: the cached `head` (a
+                // lower bound, from an Acquire load) shows room, or
+                // `wait_for_room`'s `start_send` found it.
                 unsafe { self.write(value) };
                 Ok(())
             }
@@ -670,7 +672,9 @@ impl<T> Receiver<T> {
             self.wait_caught_up(deadline)
         };
         match started {
-            // SAFETY: `start_recv` found a message at `head`.
+            // SAFETY: a message waits at `head`: the cached `tail` (from an
+            // Acquire load of the sender's Release store) is past it, or
+            // `wait_caught_up`'s `start_recv` found one.
             Some(Ok(())) => Ok(unsafe { self.read() }),
             Some(Err(())) => Err(RecvTimeoutError::Disconnected),
             None => Err(RecvTimeoutError::Timeout),

@@ -53,8 +53,9 @@
 //!   leave asks for a reap, and no request is lost. One more case: the last
 //!   subscriber's reap may read the end just before the publisher (which
 //!   checked for subscribers just before the leave) publishes one more
-//!   message, which nobody then passes. `subscribe` reaps after joining, so
-//!   a new subscriber never finds the ring full of such messages, which
+//!   message, which nobody then passes. `subscribe` reaps before joining
+//!   (with no subscriber, that pass reaps up to the published end), so a
+//!   new subscriber never finds the ring full of such messages, which
 //!   would leave the publisher waiting for a reap nobody asks for.
 //! - **The publisher reaps before it waits, never while.** A pass may be
 //!   owed by a thread that is busy running `Drop`s, and a `Drop` may be the
