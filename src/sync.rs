@@ -239,10 +239,9 @@ mod imp {
         }
 
         pub(crate) fn store(&self, word: std::mem::MaybeUninit<usize>, order: Ordering) {
-            // SAFETY: `lossy::Ring::store_value` starts each word from zeros
-            // under loom, so only a payload's padding bytes could be
-            // uninitialised here, and the models use padding-free payloads
-            // (see above).
+            // `lossy::Ring::store_value` starts each word from zeros under
+            // loom, so only a payload's padding bytes could be uninitialised.
+            // SAFETY: the models use padding-free payloads (see above).
             self.0.store(unsafe { word.assume_init() }, order);
         }
     }

@@ -1371,47 +1371,33 @@ impl Flag {
 /// the last pub/sub publisher leaves and wakes each subscriber in turn.
 #[test]
 fn a_panicking_wake_does_not_leave_the_others_asleep() {
+    /// Polls `future` once with `waker`; it must wait.
+    fn park<F: Future>(future: std::pin::Pin<&mut F>, waker: &Waker) {
+        assert!(future.poll(&mut Context::from_waker(waker)).is_pending());
+    }
     within_5s(|| {
+        let panics = Waker::from(Arc::new(PanicsOnWake));
         let (tx, rx) = mpmc::Builder::new(4).wait(Wait::Park).build::<u32>();
-        let (panics, flag) = (
-            Waker::from(Arc::new(PanicsOnWake)),
-            Arc::new(Flag::default()),
-        );
-        let mut first = Box::pin(rx.recv_async());
-        assert!(first
-            .as_mut()
-            .poll(&mut Context::from_waker(&panics))
-            .is_pending());
-        let mut second = Box::pin(rx.recv_async());
-        let waker = Waker::from(flag.clone());
-        assert!(second
-            .as_mut()
-            .poll(&mut Context::from_waker(&waker))
-            .is_pending());
+        let flag = Arc::new(Flag::default());
+        let (mut first, mut second) = (Box::pin(rx.recv_async()), Box::pin(rx.recv_async()));
+        park(first.as_mut(), &panics);
+        park(second.as_mut(), &Waker::from(flag.clone()));
         let sent = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| tx.send(1)));
         assert!(sent.is_err(), "the waker's panic reaches the sender");
         assert!(flag.woken(), "the second waiter was woken");
-        // The message went in: one of the two futures takes it.
-        let waker = Waker::from(Arc::new(Noop));
-        let mut cx = Context::from_waker(&waker);
-        assert_eq!(first.as_mut().poll(&mut cx), std::task::Poll::Ready(Ok(1)));
+        // The message went in: the first future takes it.
+        let noop = Waker::from(Arc::new(Noop));
+        let polled = first.as_mut().poll(&mut Context::from_waker(&noop));
+        assert_eq!(polled, std::task::Poll::Ready(Ok(1)));
 
         let (publisher, mut a) = pubsub::Builder::new(4).wait(Wait::Park).build::<u32>();
         let mut b = publisher.subscriber();
         a.subscribe("#").unwrap();
         b.subscribe("#").unwrap();
         let flag = Arc::new(Flag::default());
-        let mut first = Box::pin(a.recv_async());
-        assert!(first
-            .as_mut()
-            .poll(&mut Context::from_waker(&panics))
-            .is_pending());
-        let mut second = Box::pin(b.recv_async());
-        let waker = Waker::from(flag.clone());
-        assert!(second
-            .as_mut()
-            .poll(&mut Context::from_waker(&waker))
-            .is_pending());
+        let (mut first, mut second) = (Box::pin(a.recv_async()), Box::pin(b.recv_async()));
+        park(first.as_mut(), &panics);
+        park(second.as_mut(), &Waker::from(flag.clone()));
         let left = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(publisher)));
         assert!(
             left.is_err(),

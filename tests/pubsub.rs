@@ -923,6 +923,16 @@ impl Drop for Fragile {
     }
 }
 
+/// The ids of the messages waiting for `subscriber`, taken.
+fn ids(subscriber: &pubsub::Subscriber<Fragile>) -> Vec<u32> {
+    subscriber.try_iter().map(|m| m.0).collect()
+}
+
+/// Whether `f` panicked (the panic caught).
+fn panics(f: impl FnOnce()) -> bool {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).is_err()
+}
+
 /// A publisher and, in this order in its match set for every topic, a
 /// subscriber with `lossy` options and a `Block` one with room for 8.
 fn lossy_then_block(
@@ -958,12 +968,9 @@ fn a_panicking_drop_during_a_send_does_not_cut_its_delivery_short() {
     assert_eq!(publisher.send(&topic, Fragile::new(1)), 2);
     // The copy of 0 in `latest` is pushed out by the next send, and panics.
     Fragile::arm(0);
-    let send = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        publisher.send(&topic, Fragile::new(2))
-    }));
-    assert!(send.is_err(), "the panic reaches the sender");
+    let sent = panics(|| _ = publisher.send(&topic, Fragile::new(2)));
+    assert!(sent, "the panic reaches the sender");
     assert_eq!(publisher.send(&topic, Fragile::new(3)), 2);
-    let ids = |s: &pubsub::Subscriber<Fragile>| -> Vec<u32> { s.try_iter().map(|m| m.0).collect() };
     assert_eq!(ids(&block), [0, 1, 2, 3], "Block lost none");
     let taken = ids(&latest);
     assert_eq!(taken, [2, 3]);
@@ -983,11 +990,8 @@ fn a_refused_copy_that_panics_as_it_drops_does_not_cut_the_delivery_short() {
     let topic = publisher.topic("t").unwrap();
     assert_eq!(publisher.send(&topic, Fragile::new(0)), 2);
     Fragile::arm(1);
-    let send = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        publisher.send(&topic, Fragile::new(1))
-    }));
-    assert!(send.is_err(), "the panic reaches the sender");
-    let ids = |s: &pubsub::Subscriber<Fragile>| -> Vec<u32> { s.try_iter().map(|m| m.0).collect() };
+    let sent = panics(|| _ = publisher.send(&topic, Fragile::new(1)));
+    assert!(sent, "the panic reaches the sender");
     assert_eq!(ids(&block), [0, 1], "Block lost none");
     assert_eq!((ids(&newest), newest.missed()), (vec![0], 1));
     drop((publisher, topic, newest, block));
@@ -1007,8 +1011,10 @@ fn a_leaving_subscriber_drops_every_unread_message_though_one_panics() {
         assert_eq!(publisher.send(&topic, Fragile::new(id)), 1);
     }
     Fragile::arm(1);
-    let leave = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(subscriber)));
-    assert!(leave.is_err(), "the panic reaches the dropping thread");
+    assert!(
+        panics(|| drop(subscriber)),
+        "the panic reaches the dropping thread"
+    );
     assert_eq!(Fragile::live(), 0, "the topic still caches the route");
     assert_eq!(publisher.send(&topic, Fragile::new(4)), 0);
     drop((publisher, topic));
@@ -1032,10 +1038,8 @@ fn a_try_send_that_caught_a_panic_and_stopped_resumes_it() {
         assert_eq!(publisher.send(&topic, Fragile::new(id)), 1);
     }
     Fragile::arm(8);
-    let sent = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        publisher.try_send(&topic, Fragile::new(8)).map(|_| ())
-    }));
-    assert!(sent.is_err(), "the refused copy's panic reaches the sender");
+    let sent = panics(|| _ = publisher.try_send(&topic, Fragile::new(8)));
+    assert!(sent, "the refused copy's panic reaches the sender");
     assert_eq!(block.try_iter().count(), 8);
     assert_eq!(newest.try_iter().count(), 1);
     assert_eq!(publisher.try_send(&topic, Fragile::new(9)).ok(), Some(2));
