@@ -19,10 +19,11 @@ impl HeldPanic {
     /// Runs `f`, holding its panic if it panics (and none is held yet).
     ///
     /// Unwind safety is the caller's to keep: `f` must leave nothing of
-    /// the crate half done when it panics. Every caller runs user code on a
-    /// value already taken out of its ring or list, so what a panic leaves
-    /// behind is the user's own state (a clone that shares it with the
-    /// value that panicked, say), never the crate's.
+    /// the crate half done when it panics. Every caller runs user code on
+    /// what is already out of the crate's hands (a message taken from its
+    /// ring, one in a ring being dropped, a waker taken from its list), so
+    /// what a panic leaves behind is the user's own state (a clone that
+    /// shares it with the value that panicked, say), never the crate's.
     #[inline]
     pub(crate) fn run(&mut self, f: impl FnOnce()) {
         if let Err(panic) = catch_unwind(AssertUnwindSafe(f)) {

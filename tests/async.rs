@@ -1367,8 +1367,9 @@ impl Flag {
 
 /// A `wake` that panics does not leave the wakers after it asleep: the
 /// notifier wakes every one, then the panic reaches the sender. (The rest
-/// left the list unwoken, and their tasks slept for good.) The same when
-/// the last pub/sub publisher leaves and wakes each subscriber in turn.
+/// left the list unwoken, and their tasks slept for good.) The same when a
+/// pub/sub send wakes each subscriber in turn (the later ones get the
+/// message too), and when the last publisher leaves.
 #[test]
 fn a_panicking_wake_does_not_leave_the_others_asleep() {
     /// Polls `future` once with `waker`; it must wait.
@@ -1394,6 +1395,22 @@ fn a_panicking_wake_does_not_leave_the_others_asleep() {
         let mut b = publisher.subscriber();
         a.subscribe("#").unwrap();
         b.subscribe("#").unwrap();
+        let flag = Arc::new(Flag::default());
+        let (mut first, mut second) = (Box::pin(a.recv_async()), Box::pin(b.recv_async()));
+        park(first.as_mut(), &panics);
+        park(second.as_mut(), &Waker::from(flag.clone()));
+        // A send wakes the first, whose waker panics: the second gets the
+        // message all the same (the walk goes on), and is woken.
+        let topic = publisher.topic("t").unwrap();
+        let sent = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            publisher.send(&topic, 7);
+        }));
+        assert!(sent.is_err(), "the waker's panic reaches the sender");
+        assert!(flag.woken(), "the second subscriber was woken");
+        for future in [&mut first, &mut second] {
+            let polled = future.as_mut().poll(&mut Context::from_waker(&noop));
+            assert!(matches!(polled, std::task::Poll::Ready(Ok(m)) if *m == 7));
+        }
         let flag = Arc::new(Flag::default());
         let (mut first, mut second) = (Box::pin(a.recv_async()), Box::pin(b.recv_async()));
         park(first.as_mut(), &panics);

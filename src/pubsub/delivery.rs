@@ -39,32 +39,32 @@ enum Offered<T> {
 impl<T> Inbox<T> {
     /// Offers `item` to this subscriber as its overflow policy says.
     #[inline]
-    fn offer(&self, item: Envelope<T>, mode: Mode, drops: &mut HeldPanic) -> Offered<T> {
+    fn offer(&self, item: Envelope<T>, mode: Mode, held: &mut HeldPanic) -> Offered<T> {
         if !self.is_alive() {
-            drops.discard(item);
+            held.discard(item);
             return Offered::Dropped;
         }
         let item = match self.tx.try_send(item) {
-            Ok(()) => return self.delivered(drops),
+            Ok(()) => return self.delivered(held),
             Err(TrySendError::Full(item)) => item,
             // The inbox holds a receiver: the ring never disconnects.
             Err(TrySendError::Disconnected(item)) => {
-                drops.discard(item);
+                held.discard(item);
                 return Offered::Dropped;
             }
         };
         match self.overflow {
             Overflow::Block => match mode {
                 Mode::Try => Offered::Stuck(item),
-                Mode::Until(deadline) => self.block(item, deadline, drops),
+                Mode::Until(deadline) => self.block(item, deadline, held),
             },
             Overflow::DropNewest => {
                 // Relaxed: a counter read for reporting; no data with it.
                 self.missed.fetch_add(1, Ordering::Relaxed);
-                drops.discard(item);
+                held.discard(item);
                 Offered::Dropped
             }
-            Overflow::DropOldest => self.replace_oldest(item, drops),
+            Overflow::DropOldest => self.replace_oldest(item, held),
         }
     }
 
@@ -80,17 +80,17 @@ impl<T> Inbox<T> {
     /// pausing a little longer each time (at most a few microseconds in
     /// all); if the ring is still full then, `item` itself is dropped, and
     /// counted: the feed does not wait for a lossy subscriber.
-    fn replace_oldest(&self, mut item: Envelope<T>, drops: &mut HeldPanic) -> Offered<T> {
+    fn replace_oldest(&self, mut item: Envelope<T>, held: &mut HeldPanic) -> Offered<T> {
         for step in 0..SETTLE_STEPS {
             if self.rx.len() >= self.rx.capacity() {
                 if let Ok(oldest) = self.rx.try_recv() {
                     // Relaxed: a counter; no data travels with it.
                     self.missed.fetch_add(1, Ordering::Relaxed);
-                    drops.discard(oldest);
+                    held.discard(oldest);
                 }
             }
             item = match self.tx.try_send(item) {
-                Ok(()) => return self.delivered(drops),
+                Ok(()) => return self.delivered(held),
                 Err(err) => err.into_inner(),
             };
             for _ in 0..1u32 << step {
@@ -102,24 +102,26 @@ impl<T> Inbox<T> {
         // out of the ring, for `stats`.
         self.tallies.given_up.fetch_add(1, Ordering::Relaxed);
         self.missed.fetch_add(1, Ordering::Relaxed);
-        drops.discard(item);
+        held.discard(item);
         Offered::Dropped
     }
 
     /// Wakes the subscriber after a delivery, or, if it has left meanwhile,
     /// counts the message as dropped and drops what its ring holds.
     #[inline]
-    fn delivered(&self, drops: &mut HeldPanic) -> Offered<T> {
+    fn delivered(&self, held: &mut HeldPanic) -> Offered<T> {
         // A second look at the flag, after the message is in: a subscriber
         // drops its unread messages as it leaves (`Subscriber::drop`), and a
         // send that had seen it alive may have taken the room that drain
         // made. Our claim acquired the drain's stamp store, which comes
         // after the flag's store, so then this load sees `false`.
         if !self.is_alive() {
-            return self.abandoned(drops);
+            return self.abandoned(held);
         }
         if self.wait.may_sleep() {
-            self.not_empty.notify();
+            // A waker's `wake` is user code too: its panic waits with the
+            // others, so the walk goes on.
+            held.run(|| self.not_empty.notify());
         }
         Offered::Delivered
     }
@@ -128,8 +130,8 @@ impl<T> Inbox<T> {
     /// ring, so drop what it holds now instead of when the last route to it
     /// lets go.
     #[cold]
-    fn abandoned(&self, drops: &mut HeldPanic) -> Offered<T> {
-        self.drain(drops);
+    fn abandoned(&self, held: &mut HeldPanic) -> Offered<T> {
+        self.drain(held);
         Offered::Dropped
     }
 
@@ -137,15 +139,15 @@ impl<T> Inbox<T> {
     /// a message's `Drop` panics, the others are still dropped, and then the
     /// (first) panic goes on.
     pub(super) fn drop_unread(&self) {
-        let mut drops = HeldPanic::default();
-        self.drain(&mut drops);
-        drops.resume();
+        let mut held = HeldPanic::default();
+        self.drain(&mut held);
+        held.resume();
     }
 
-    /// Takes every message out of the ring and drops it through `drops`.
-    fn drain(&self, drops: &mut HeldPanic) {
+    /// Takes every message out of the ring and drops it through `held`.
+    fn drain(&self, held: &mut HeldPanic) {
         while let Ok(message) = self.rx.try_recv() {
-            drops.discard(message);
+            held.discard(message);
         }
     }
 
@@ -155,7 +157,7 @@ impl<T> Inbox<T> {
         &self,
         item: Envelope<T>,
         deadline: Option<Instant>,
-        drops: &mut HeldPanic,
+        held: &mut HeldPanic,
     ) -> Offered<T> {
         // Relaxed: a counter read for reporting; no data travels with it.
         self.tallies.full_waits.fetch_add(1, Ordering::Relaxed);
@@ -174,10 +176,10 @@ impl<T> Inbox<T> {
             }
         });
         match (done, slot.take()) {
-            (Some(true), _) => self.delivered(drops),
+            (Some(true), _) => self.delivered(held),
             (None, Some(item)) => Offered::Stuck(item),
             (_, item) => {
-                drops.discard(item);
+                held.discard(item);
                 Offered::Dropped
             }
         }
@@ -197,8 +199,9 @@ pub(super) struct Stuck<T> {
 ///
 /// The `Drop`s a delivery runs (of a message pushed out of a `DropOldest`
 /// ring, refused by a full `DropNewest` one, or left in the ring of a
-/// subscriber that left) are user code, and one that panics does not stop
-/// the walk: its panic is resumed once the walk is over. Cut short, the
+/// subscriber that left) and the wakes of the subscribers' wakers are user
+/// code, and one that panics does not stop the walk: its panic is resumed
+/// once the walk is over. Cut short, the
 /// walk would cost the subscribers after that one the message (a `Block`
 /// subscriber with room included), and a lossy one would count neither the
 /// new message nor the one it pushed out. A walk that stops at a full
@@ -215,7 +218,7 @@ pub(super) fn deliver<T: Clone>(
     mut delivered: usize,
     mode: Mode,
 ) -> Result<usize, Stuck<T>> {
-    let mut drops = HeldPanic::default();
+    let mut held = HeldPanic::default();
     let walk = || {
         let inboxes = &set.inboxes;
         let Some(last) = inboxes.len().checked_sub(1) else {
@@ -231,11 +234,11 @@ pub(super) fn deliver<T: Clone>(
             if !inbox.is_alive() {
                 continue;
             }
-            match inbox.offer(item(message.clone()), mode, &mut drops) {
+            match inbox.offer(item(message.clone()), mode, &mut held) {
                 Offered::Delivered => delivered += 1,
                 Offered::Dropped => {}
                 Offered::Stuck(copy) => {
-                    drops.discard(copy);
+                    held.discard(copy);
                     return Err(Stuck {
                         next: i,
                         delivered,
@@ -248,7 +251,7 @@ pub(super) fn deliver<T: Clone>(
             return Ok(delivered);
         }
         // The last subscriber gets the original.
-        match inboxes[last].offer(item(message), mode, &mut drops) {
+        match inboxes[last].offer(item(message), mode, &mut held) {
             Offered::Delivered => Ok(delivered + 1),
             Offered::Dropped => Ok(delivered),
             Offered::Stuck(item) => Err(Stuck {
@@ -259,7 +262,7 @@ pub(super) fn deliver<T: Clone>(
         }
     };
     let walked = walk();
-    drops.resume();
+    held.resume();
     walked
 }
 
