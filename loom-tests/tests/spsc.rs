@@ -154,22 +154,22 @@ fn park_wakeup() {
 /// (`Receiver::len` the `tail`, `Sender::len` the `head`), and the next
 /// receive or send trusts that cache without loading the index again: so
 /// `len`'s loads must acquire, as the receive's and the send's own do.
-/// Capacity 1, two messages; each side asks `len` until it shows a message
-/// (room), then tries once.
+/// Capacity 1, two messages; each side asks `len` (through `is_empty` or
+/// `is_full`) until it shows a message (room), then tries once.
 #[test]
 fn len_refreshes_the_cached_index() {
     model(|| {
         let (tx, rx) = spsc::Builder::new(1).wait(Wait::Yield).build();
         let sender = thread::spawn(move || {
             for i in 0..2 {
-                while tx.len() == tx.capacity() {
+                while tx.is_full() {
                     thread::yield_now();
                 }
                 tx.try_send(i).unwrap();
             }
         });
         for i in 0..2 {
-            while rx.len() == 0 {
+            while rx.is_empty() {
                 thread::yield_now();
             }
             assert_eq!(rx.try_recv(), Ok(i));
