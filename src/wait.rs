@@ -194,15 +194,33 @@ impl Signal {
     /// Wakes every sleeper. Call after the store that may end their wait.
     #[inline]
     pub(crate) fn notify(&self) {
+        if self.has_sleepers() {
+            self.wake_all();
+        }
+    }
+
+    /// [`notify`](Self::notify) for a caller with more to do after it (a
+    /// delivery walk): a panic of a waker's `wake` is held in `held`, not
+    /// let through the caller. Only the waking, off the fast path, runs
+    /// such code.
+    #[inline]
+    pub(crate) fn notify_holding(&self, held: &mut HeldPanic) {
+        if self.has_sleepers() {
+            held.run(|| self.wake_all());
+        }
+    }
+
+    /// Whether someone sleeps on this signal, as a notifier must ask it:
+    /// after its publishing store, through the fence pair.
+    #[inline]
+    fn has_sleepers(&self) -> bool {
         // F1: orders the caller's publishing store before the load below, and
         // pairs with F2 in `sleep` (see the module doc). A compiler fence when
         // F2 is a membarrier (`sync::light_fence`).
         light_fence();
         // Relaxed: the fences above and in `sleep` order this load against the
         // sleeper's increment; no data is read through it.
-        if self.sleepers.load(Ordering::Relaxed) != 0 {
-            self.wake_all();
-        }
+        self.sleepers.load(Ordering::Relaxed) != 0
     }
 
     #[cold]

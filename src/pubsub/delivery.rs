@@ -121,7 +121,7 @@ impl<T> Inbox<T> {
         if self.wait.may_sleep() {
             // A waker's `wake` is user code too: its panic waits with the
             // others, so the walk goes on.
-            held.run(|| self.not_empty.notify());
+            self.not_empty.notify_holding(held);
         }
         Offered::Delivered
     }
